@@ -1,0 +1,84 @@
+// Pieces shared by the blob backends: id checks, the verifying read stream, error mapping.
+import { createHash } from "node:crypto";
+import { Readable, Transform, type TransformCallback } from "node:stream";
+import { LoopmlError } from "../errors.ts";
+import { HASH_ALGORITHM, isContentId } from "../_internal/hash.ts";
+
+export function assertContentId(id: string): void {
+  if (!isContentId(id)) {
+    throw new LoopmlError(
+      "INVALID_ARGUMENT",
+      `"${id.slice(0, 80)}" is not a blob id (64 lowercase hex characters).`,
+    );
+  }
+}
+
+export function toReadable(source: Readable | Uint8Array): Readable {
+  return source instanceof Uint8Array ? Readable.from([source]) : source;
+}
+
+/** Passes bytes through and fails at the end when they do not hash to `id`. */
+export function createVerifier(id: string, location: string): Transform {
+  const hash = createHash(HASH_ALGORITHM);
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+    flush(done: TransformCallback) {
+      const actual = hash.digest("hex");
+      if (actual !== id) {
+        done(
+          new LoopmlError(
+            "INTERNAL",
+            `Corrupt blob ${id} in ${location}: its bytes hash to ${actual}. Restore it from a remote (loopml data pull) or delete it and re-add the data.`,
+            { id, actual },
+          ),
+        );
+      } else done();
+    },
+  });
+}
+
+export function blobNotFound(id: string, location: string): LoopmlError {
+  return new LoopmlError("NOT_FOUND", `Blob ${id} is not in ${location}.`, { id });
+}
+
+/** Maps write failures that a user can fix to clear errors; others become INTERNAL with the cause kept. */
+export function writeError(e: unknown, location: string): LoopmlError {
+  if (e instanceof LoopmlError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new LoopmlError(
+      "RESOURCE_EXHAUSTED",
+      `The disk holding ${location} is full. Free space (loopml data gc) and retry.`,
+      undefined,
+      {
+        cause: e,
+      },
+    );
+  }
+  if (code === "EROFS" || code === "EACCES" || code === "EPERM") {
+    return new LoopmlError(
+      "FAILED_PRECONDITION",
+      `Cannot write to ${location} (${code}): make it writable or choose another location.`,
+      undefined,
+      {
+        cause: e,
+      },
+    );
+  }
+  return new LoopmlError(
+    "INTERNAL",
+    `Writing a blob to ${location} failed: ${(e as Error).message}`,
+    undefined,
+    { cause: e },
+  );
+}
+
+/** Collects a readable into one buffer (for small blobs only). */
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) parts.push(chunk as Buffer);
+  return Buffer.concat(parts);
+}

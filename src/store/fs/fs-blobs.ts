@@ -1,0 +1,149 @@
+// Content-addressed blobs in a folder: objects/ab/cdef…, written to a temp file, fsynced, then renamed.
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { Transform, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { HASH_ALGORITHM } from "../../_internal/hash.ts";
+import type { BlobInfo, BlobStore } from "../types.ts";
+import {
+  assertContentId,
+  blobNotFound,
+  createVerifier,
+  readAll,
+  toReadable,
+  writeError,
+} from "../blob-common.ts";
+
+export interface FsBlobsOptions {
+  readonly root: string;
+  /** fsync each blob and its folder before it becomes visible (default true). */
+  readonly durable?: boolean;
+}
+
+const TMP = "tmp";
+const STALE_TMP_MS = 24 * 3600_000;
+const IO_CHUNK = 1 << 20;
+
+/**
+ * @example
+ * const blobs = await createFsBlobs({ root: ".loopml/objects" });
+ */
+export async function createFsBlobs(options: FsBlobsOptions): Promise<BlobStore> {
+  const root = options.root;
+  const location = `file:${root}`;
+  const durable = options.durable ?? true;
+  try {
+    await mkdir(join(root, TMP), { recursive: true });
+  } catch (e) {
+    throw writeError(e, location);
+  }
+  await removeStaleTempFiles(join(root, TMP));
+
+  const pathOf = (id: string): string => join(root, id.slice(0, 2), id.slice(2));
+
+  async function put(source: Readable | Uint8Array): Promise<BlobInfo> {
+    const tmpPath = join(root, TMP, `${randomBytes(8).toString("hex")}.part`);
+    const hash = createHash(HASH_ALGORITHM);
+    let size = 0;
+    const hasher = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    try {
+      const out = createWriteStream(tmpPath, { flags: "wx", highWaterMark: IO_CHUNK });
+      await pipeline(toReadable(source), hasher, out);
+      const id = hash.digest("hex");
+      const finalPath = pathOf(id);
+      if (await exists(finalPath)) {
+        await unlink(tmpPath);
+        return { id, size, created: false };
+      }
+      if (durable) await fsyncPath(tmpPath);
+      const dir = join(root, id.slice(0, 2));
+      await mkdir(dir, { recursive: true });
+      // rename is atomic: readers see the whole blob or none; two writers of the same content both succeed.
+      await rename(tmpPath, finalPath);
+      if (durable) await fsyncPath(dir);
+      return { id, size, created: true };
+    } catch (e) {
+      await rm(tmpPath, { force: true });
+      throw writeError(e, location);
+    }
+  }
+
+  function get(id: string): Readable {
+    assertContentId(id);
+    const verifier = createVerifier(id, location);
+    const file = createReadStream(pathOf(id), { highWaterMark: IO_CHUNK });
+    file.on("error", (e: NodeJS.ErrnoException) => {
+      verifier.destroy(e.code === "ENOENT" ? blobNotFound(id, location) : e);
+    });
+    return file.pipe(verifier);
+  }
+
+  async function statBlob(id: string): Promise<number | undefined> {
+    assertContentId(id);
+    try {
+      return (await stat(pathOf(id))).size;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw e;
+    }
+  }
+
+  async function* list(): AsyncIterable<string> {
+    for (const shard of await readdir(root)) {
+      if (shard.length !== 2) continue;
+      for (const rest of await readdir(join(root, shard))) yield shard + rest;
+    }
+  }
+
+  return {
+    location,
+    put,
+    putFile: (path) => put(createReadStream(path, { highWaterMark: IO_CHUNK })),
+    get,
+    getBytes: (id) => readAll(get(id)),
+    stat: statBlob,
+    has: async (id) => (await statBlob(id)) !== undefined,
+    list,
+    delete: async (id) => {
+      assertContentId(id);
+      await rm(pathOf(id), { force: true });
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Temp files of writers that died (kill -9) are never visible as blobs; old ones are swept here. */
+async function removeStaleTempFiles(tmpDir: string): Promise<void> {
+  const cutoff = Date.now() - STALE_TMP_MS;
+  for (const name of await readdir(tmpDir).catch(() => [] as string[])) {
+    const p = join(tmpDir, name);
+    const s = await stat(p).catch(() => undefined);
+    if (s && s.mtimeMs < cutoff) await rm(p, { force: true });
+  }
+}

@@ -1,0 +1,15 @@
+// The ordered list of schema migrations, shared by every SQL backend. Append only: never edit a released one.
+import type { Kysely } from "kysely";
+import type { Migration, MigrationProvider } from "kysely/migration";
+import * as foundation from "./0001-foundation.ts";
+
+type Up = (db: Kysely<unknown>) => Promise<void>;
+
+const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Up]> = [["0001-foundation", foundation.up]];
+
+export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map(([name]) => name);
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: () =>
+    Promise.resolve(Object.fromEntries(MIGRATIONS.map(([name, up]): [string, Migration] => [name, { up }]))),
+};

@@ -1,0 +1,68 @@
+// The scale-out metadata store: PostgreSQL through `pg`, same Kysely schema and migrations as SQLite.
+import { Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import { LoopmlError } from "../../errors.ts";
+import { migrateToLatest } from "../migrate.ts";
+import type { Database, MetadataStore } from "../types.ts";
+import { createTransactionRunner, schemaVersionOf } from "../transaction.ts";
+
+export interface PostgresStoreOptions {
+  /** postgres://user:password@host:port/database */
+  readonly url: string;
+  readonly maxConnections?: number;
+  readonly connectTimeoutMs?: number;
+}
+
+/** The URL with its password replaced, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "postgres://(unparseable URL)";
+  }
+}
+
+/**
+ * @example
+ * const store = await createPostgresStore({ url: "postgres://loopml@127.0.0.1:5432/loopml" });
+ */
+export async function createPostgresStore(options: PostgresStoreOptions): Promise<MetadataStore> {
+  const location = redactUrl(options.url);
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+  });
+  // An idle client losing its server (a restart) must not crash the process; the pool reconnects.
+  pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (e) {
+    await pool.end();
+    throw new LoopmlError(
+      "UNAVAILABLE",
+      `Cannot reach PostgreSQL at ${location}: ${(e as Error).message}. Check that the server runs and the URL (LOOPML_STORE or --store) is right.`,
+      undefined,
+      { cause: e },
+    );
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await migrateToLatest(db, location);
+  } catch (e) {
+    await db.destroy();
+    throw e;
+  }
+  return {
+    dialect: "postgres",
+    location,
+    db,
+    transaction: createTransactionRunner(db, "begin isolation level serializable"),
+    schemaVersion: () => schemaVersionOf(db),
+    close: () => db.destroy(),
+  };
+}
