@@ -1,0 +1,24 @@
+// Builds the command tree; each domain registers its verbs from cli/commands/<domain>/.
+import { Command } from "commander";
+import { registerAuditCommands } from "./commands/audit/index.ts";
+import { registerInfoCommand } from "./commands/project/info.ts";
+import { registerInitCommand } from "./commands/project/init.ts";
+
+export const VERSION = "0.1.0";
+
+export function createProgram(): Command {
+  const program = new Command("loopml")
+    .description(
+      "The MLOps loop in one tool: version data, train, track, register, serve, monitor, retrain, audit.",
+    )
+    .version(VERSION)
+    .option("-C, --dir <path>", "project folder", process.cwd())
+    .option("--store <uri>", "metadata store: sqlite:PATH or postgres://USER@HOST:PORT/DB (env LOOPML_STORE)")
+    .option("--artifacts <uri>", "blob store: file:PATH or s3://BUCKET/PREFIX (env LOOPML_ARTIFACTS)")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  registerInitCommand(program);
+  registerInfoCommand(program);
+  registerAuditCommands(program);
+  return program;
+}
