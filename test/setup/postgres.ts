@@ -8,6 +8,8 @@ import { freePort } from "./ports.ts";
 const PG_BIN = "/usr/lib/postgresql/15/bin";
 
 export interface PostgresServer {
+  /** True when the server is not ours to restart (LOOPML_TEST_POSTGRES_URL). */
+  readonly external: boolean;
   /** A URL for a fresh database on this server. */
   readonly url: (database?: string) => string;
   createDatabase(name: string): void;
@@ -24,7 +26,13 @@ function asPostgres(cmd: string): void {
   if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr || r.stdout}`);
 }
 
+/**
+ * Starts a private server, or, when LOOPML_TEST_POSTGRES_URL names one (a CI service container),
+ * uses that one; an external server cannot be restarted by the tests.
+ */
 export async function startPostgres(): Promise<PostgresServer> {
+  const external = process.env["LOOPML_TEST_POSTGRES_URL"];
+  if (external) return externalServer(external);
   if (!postgresAvailable()) {
     throw new Error(
       "PostgreSQL 15 is not installed: run `make install` (it installs Debian's postgresql package).",
@@ -41,6 +49,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   const stopServer = (): void => asPostgres(`${PG_BIN}/pg_ctl -D ${dir}/data -m fast -w stop >/dev/null`);
   start();
   return {
+    external: false,
     url: (database = "postgres") => `postgres://postgres@127.0.0.1:${port}/${database}`,
     createDatabase: (name) => {
       execFileSync("psql", [
@@ -73,4 +82,25 @@ function uidOf(user: string): number {
 }
 function gidOf(user: string): number {
   return Number(execFileSync("id", ["-g", user], { encoding: "utf8" }).trim());
+}
+
+function externalServer(base: string): PostgresServer {
+  const u = new URL(base);
+  const at = (database: string): string => {
+    const v = new URL(base);
+    v.pathname = `/${database}`;
+    return v.toString();
+  };
+  return {
+    external: true,
+    url: (database = u.pathname.slice(1) || "postgres") => at(database),
+    createDatabase: (name) => {
+      execFileSync("psql", [base, "-qc", `drop database if exists "${name}"`]);
+      execFileSync("psql", [base, "-qc", `create database "${name}"`]);
+    },
+    restart: () => {
+      throw new Error("an external PostgreSQL (LOOPML_TEST_POSTGRES_URL) cannot be restarted by the tests");
+    },
+    stop: () => undefined,
+  };
 }

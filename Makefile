@@ -1,0 +1,53 @@
+# loopml: the commands a new machine and CI run. `make test` and `make demo` install what is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NPM_STAMP := node_modules/.loopml-installed
+SYSTEM_PACKAGES := postgresql redis-server
+BENCH_PACKAGES := python3-xgboost python3-sklearn python3-scipy coreutils
+
+.PHONY: help install system-deps lint typecheck test test-fast bench demo clean
+
+help:
+	@echo "make demo       install what is missing, then run the loopml loop on bundled data"
+	@echo "make test       install what is missing, then lint, typecheck and every test"
+	@echo "make bench      run the benchmarks; results go to bench/results/"
+	@echo "make lint | typecheck | install | clean"
+
+install: $(NPM_STAMP) system-deps
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# The PostgreSQL and Redis tests start real servers on 127.0.0.1: their Debian packages must be present.
+system-deps:
+	@missing=""; \
+	[ -x /usr/lib/postgresql/15/bin/initdb ] || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+lint: $(NPM_STAMP)
+	npx eslint .
+	npx prettier --check .
+
+typecheck: $(NPM_STAMP)
+	npx tsc --noEmit -p tsconfig.json
+
+test: install
+	$(MAKE) lint typecheck
+	npx vitest run
+
+bench: install
+	@if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	dpkg -s $(BENCH_PACKAGES) >/dev/null 2>&1 || { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(BENCH_PACKAGES) >/dev/null; }
+	npx tsx bench/run.ts
+
+demo: install
+	npx tsx demo/run.ts
+
+clean:
+	rm -rf node_modules test-results .loopml
