@@ -1,0 +1,109 @@
+// Quantile binning of features into at most 255 value bins plus one missing bin, stored column-major as bytes.
+import type { Rng } from "../random.ts";
+
+/** Bin index that holds missing values (NaN) in every feature. */
+export const MISSING_BIN = 255;
+/** Histogram slots per feature: 255 value bins and the missing bin. */
+export const BIN_SLOTS = 256;
+/** Rows sampled to find the cut points, as LightGBM's bin_construct_sample_cnt. */
+const CUT_SAMPLE = 200_000;
+
+/**
+ * Upper bounds of the value bins of one feature: a value v falls into the first bin b with v <= upper[b].
+ * The last bound is +Infinity, so every finite value has a bin.
+ */
+export type BinBounds = Float64Array;
+
+/** Column-major byte matrix: bins[f * nRows + r] is the bin of row r in feature f. */
+export interface BinnedMatrix {
+  readonly nRows: number;
+  readonly nFeatures: number;
+  readonly bins: Uint8Array;
+}
+
+/**
+ * Cut points from the distinct values of a (sampled) column: each bin gets about the same number of
+ * rows, and bounds sit half-way between neighbouring distinct values so unseen values land sensibly.
+ */
+export function computeBounds(values: Float64Array, maxBins: number, rng: Rng): BinBounds {
+  const n = values.length;
+  let sample: Float64Array;
+  if (n > CUT_SAMPLE) {
+    sample = new Float64Array(CUT_SAMPLE);
+    for (let i = 0; i < CUT_SAMPLE; i++) sample[i] = values[rng.int(n)] as number;
+  } else {
+    sample = Float64Array.from(values);
+  }
+  // Typed-array sort puts NaN last; drop them.
+  sample.sort();
+  let m = sample.length;
+  while (m > 0 && Number.isNaN(sample[m - 1])) m--;
+  if (m === 0) return Float64Array.of(Infinity);
+  const distinct: number[] = [];
+  const counts: number[] = [];
+  for (let i = 0; i < m; i++) {
+    const v = sample[i] as number;
+    if (distinct.length > 0 && distinct[distinct.length - 1] === v)
+      counts[counts.length - 1] = (counts[counts.length - 1] as number) + 1;
+    else {
+      distinct.push(v);
+      counts.push(1);
+    }
+  }
+  const bounds: number[] = [];
+  if (distinct.length <= maxBins) {
+    for (let i = 0; i + 1 < distinct.length; i++)
+      bounds.push(midpoint(distinct[i] as number, distinct[i + 1] as number));
+  } else {
+    let cumulative = 0;
+    let target = 1;
+    for (let i = 0; i + 1 < distinct.length && bounds.length < maxBins - 1; i++) {
+      cumulative += counts[i] as number;
+      if (cumulative >= (target * m) / maxBins) {
+        bounds.push(midpoint(distinct[i] as number, distinct[i + 1] as number));
+        while (cumulative >= (target * m) / maxBins) target++;
+      }
+    }
+  }
+  bounds.push(Infinity);
+  return Float64Array.from(bounds);
+}
+
+/** Writes the bin of every value of one column into `out` (NaN -> MISSING_BIN). */
+export function binColumn(values: Float64Array, bounds: BinBounds, out: Uint8Array): void {
+  const last = bounds.length - 1;
+  for (let r = 0; r < values.length; r++) {
+    const v = values[r] as number;
+    if (v !== v) {
+      out[r] = MISSING_BIN;
+      continue;
+    }
+    let lo = 0;
+    let hi = last;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (v <= (bounds[mid] as number)) hi = mid;
+      else lo = mid + 1;
+    }
+    out[r] = lo;
+  }
+}
+
+/** Bins every feature column with the given bounds (from training, for validation data too). */
+export function binMatrix(
+  columns: readonly Float64Array[],
+  bounds: readonly BinBounds[],
+  nRows: number,
+): BinnedMatrix {
+  const bins = new Uint8Array(columns.length * nRows);
+  columns.forEach((values, f) =>
+    binColumn(values, bounds[f] as BinBounds, bins.subarray(f * nRows, (f + 1) * nRows)),
+  );
+  return { nRows, nFeatures: columns.length, bins };
+}
+
+function midpoint(a: number, b: number): number {
+  const m = a + (b - a) / 2;
+  // Guard against rounding onto b for neighbouring floats: the bound must stay strictly below b.
+  return m < b ? m : a;
+}

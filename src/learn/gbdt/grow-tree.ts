@@ -1,0 +1,352 @@
+// Grows one regression tree on binned data from gradient/hessian histograms (XGBoost "hist" style).
+import { BIN_SLOTS, MISSING_BIN, type BinnedMatrix } from "./binning.ts";
+
+const SLOT_STRIDE = BIN_SLOTS * 2;
+const MISSING_SLOT = MISSING_BIN * 2;
+const MIN_GAIN = 1e-10;
+
+export interface TreeSettings {
+  readonly maxDepth: number;
+  /** 0 grows level by level; otherwise best-gain-first up to this many leaves. */
+  readonly numLeaves: number;
+  readonly minChildWeight: number;
+  readonly lambda: number;
+  readonly alpha: number;
+  readonly gamma: number;
+  readonly learningRate: number;
+}
+
+/** Buffers reused across trees so that growing a tree allocates almost nothing per row. */
+export interface GrowWorkspace {
+  readonly binned: BinnedMatrix;
+  /** Number of value bins of each feature (the missing bin comes on top). */
+  readonly nBins: Uint16Array;
+  readonly grad: Float32Array;
+  readonly hess: Float32Array;
+  /** Row indices of the sample, partitioned in place so that each node owns a contiguous range. */
+  readonly rows: Uint32Array;
+  readonly scratch: Uint32Array;
+  readonly orderedGrad: Float32Array;
+  readonly orderedHess: Float32Array;
+  readonly histPool: Float64Array[];
+}
+
+/** A tree in node arrays; feature -1 marks a leaf, whose `value` is already scaled by the learning rate. */
+export interface GrownTree {
+  readonly feature: number[];
+  readonly bin: number[];
+  readonly defaultLeft: boolean[];
+  readonly left: number[];
+  readonly right: number[];
+  readonly value: number[];
+  readonly gain: number[];
+}
+
+interface Split {
+  feature: number;
+  bin: number;
+  defaultLeft: boolean;
+  gain: number;
+  gradLeft: number;
+  hessLeft: number;
+}
+
+interface Candidate {
+  id: number;
+  start: number;
+  end: number;
+  depth: number;
+  grad: number;
+  hess: number;
+  hist: Float64Array | null;
+  split: Split | null;
+}
+
+export function createWorkspace(binned: BinnedMatrix, nBins: Uint16Array): GrowWorkspace {
+  const n = binned.nRows;
+  return {
+    binned,
+    nBins,
+    grad: new Float32Array(n),
+    hess: new Float32Array(n),
+    rows: new Uint32Array(n),
+    scratch: new Uint32Array(n),
+    orderedGrad: new Float32Array(n),
+    orderedHess: new Float32Array(n),
+    histPool: [],
+  };
+}
+
+/**
+ * Grows a tree over rows[0..nRows) of the workspace using the given features. `onLeaf` receives the
+ * row range of each leaf, so the caller can update training scores without walking the tree.
+ */
+export function growTree(
+  ws: GrowWorkspace,
+  nRows: number,
+  features: Int32Array,
+  settings: TreeSettings,
+  onLeaf: (start: number, end: number, value: number) => void,
+): GrownTree {
+  const tree: GrownTree = { feature: [], bin: [], defaultLeft: [], left: [], right: [], value: [], gain: [] };
+  const newNode = (): number => {
+    tree.feature.push(-1);
+    tree.bin.push(0);
+    tree.defaultLeft.push(false);
+    tree.left.push(-1);
+    tree.right.push(-1);
+    tree.value.push(0);
+    tree.gain.push(0);
+    return tree.feature.length - 1;
+  };
+  const canSplit = (c: { depth: number; hess: number; start: number; end: number }): boolean =>
+    (settings.maxDepth === 0 || c.depth < settings.maxDepth) &&
+    c.end - c.start >= 2 &&
+    c.hess >= 2 * settings.minChildWeight;
+  const makeLeaf = (c: Candidate): void => {
+    const value = leafWeight(c.grad, c.hess, settings) * settings.learningRate;
+    tree.value[c.id] = value;
+    onLeaf(c.start, c.end, value);
+    if (c.hist) ws.histPool.push(c.hist);
+    c.hist = null;
+  };
+  const prepare = (c: Candidate): void => {
+    if (c.hist) c.split = findBestSplit(ws, c.hist, c.grad, c.hess, features, settings);
+  };
+
+  let rootGrad = 0;
+  let rootHess = 0;
+  for (let i = 0; i < nRows; i++) {
+    const r = ws.rows[i] as number;
+    rootGrad += ws.grad[r] as number;
+    rootHess += ws.hess[r] as number;
+  }
+  const root: Candidate = {
+    id: newNode(),
+    start: 0,
+    end: nRows,
+    depth: 0,
+    grad: rootGrad,
+    hess: rootHess,
+    hist: null,
+    split: null,
+  };
+  if (canSplit(root)) {
+    root.hist = takeHist(ws);
+    buildHistogram(ws, root.hist, 0, nRows, features);
+    prepare(root);
+  }
+
+  const open: Candidate[] = [root];
+  let leaves = 1;
+  const leafWise = settings.numLeaves > 0;
+  while (open.length > 0) {
+    let pick = 0;
+    if (leafWise) {
+      for (let i = 1; i < open.length; i++) {
+        if (((open[i] as Candidate).split?.gain ?? -1) > ((open[pick] as Candidate).split?.gain ?? -1))
+          pick = i;
+      }
+    }
+    const c = open.splice(pick, 1)[0] as Candidate;
+    const split = c.split;
+    if (!split || (leafWise && leaves >= settings.numLeaves)) {
+      makeLeaf(c);
+      continue;
+    }
+    const mid = partition(ws, c.start, c.end, split);
+    const left: Candidate = {
+      id: newNode(),
+      start: c.start,
+      end: mid,
+      depth: c.depth + 1,
+      grad: split.gradLeft,
+      hess: split.hessLeft,
+      hist: null,
+      split: null,
+    };
+    const right: Candidate = {
+      id: newNode(),
+      start: mid,
+      end: c.end,
+      depth: c.depth + 1,
+      grad: c.grad - split.gradLeft,
+      hess: c.hess - split.hessLeft,
+      hist: null,
+      split: null,
+    };
+    tree.feature[c.id] = split.feature;
+    tree.bin[c.id] = split.bin;
+    tree.defaultLeft[c.id] = split.defaultLeft;
+    tree.left[c.id] = left.id;
+    tree.right[c.id] = right.id;
+    tree.gain[c.id] = split.gain;
+    leaves++;
+    childHistograms(ws, c.hist as Float64Array, left, right, canSplit(left), canSplit(right), features);
+    prepare(left);
+    prepare(right);
+    open.push(left, right);
+  }
+  return tree;
+}
+
+/**
+ * The subtraction trick: build the histogram of the smaller child from its rows and get the larger
+ * one as parent minus smaller, reusing the parent's buffer.
+ */
+function childHistograms(
+  ws: GrowWorkspace,
+  parent: Float64Array,
+  left: Candidate,
+  right: Candidate,
+  needLeft: boolean,
+  needRight: boolean,
+  features: Int32Array,
+): void {
+  if (!needLeft && !needRight) {
+    ws.histPool.push(parent);
+    return;
+  }
+  const leftSmaller = left.end - left.start <= right.end - right.start;
+  const small = leftSmaller ? left : right;
+  const large = leftSmaller ? right : left;
+  const needSmall = leftSmaller ? needLeft : needRight;
+  const needLarge = leftSmaller ? needRight : needLeft;
+  const smallHist = takeHist(ws);
+  buildHistogram(ws, smallHist, small.start, small.end, features);
+  if (needLarge) {
+    for (let k = 0; k < features.length; k++) {
+      const base = (features[k] as number) * SLOT_STRIDE;
+      for (let s = base; s < base + SLOT_STRIDE; s++)
+        parent[s] = (parent[s] as number) - (smallHist[s] as number);
+    }
+    large.hist = parent;
+  } else {
+    ws.histPool.push(parent);
+  }
+  if (needSmall) small.hist = smallHist;
+  else ws.histPool.push(smallHist);
+}
+
+function takeHist(ws: GrowWorkspace): Float64Array {
+  return ws.histPool.pop() ?? new Float64Array(ws.binned.nFeatures * SLOT_STRIDE);
+}
+
+/**
+ * Sums gradients and hessians per (feature, bin) over rows[start..end). Gradients are first gathered in
+ * row order so the per-feature loop reads them sequentially.
+ */
+export function buildHistogram(
+  ws: GrowWorkspace,
+  hist: Float64Array,
+  start: number,
+  end: number,
+  features: Int32Array,
+): void {
+  const { rows, grad, hess, orderedGrad, orderedHess } = ws;
+  const { bins, nRows } = ws.binned;
+  const n = end - start;
+  for (let i = 0; i < n; i++) {
+    const r = rows[start + i] as number;
+    orderedGrad[i] = grad[r] as number;
+    orderedHess[i] = hess[r] as number;
+  }
+  for (let k = 0; k < features.length; k++) {
+    const f = features[k] as number;
+    const base = f * SLOT_STRIDE;
+    hist.fill(0, base, base + SLOT_STRIDE);
+    const offset = f * nRows;
+    for (let i = 0; i < n; i++) {
+      const s = base + ((bins[offset + (rows[start + i] as number)] as number) << 1);
+      hist[s] = (hist[s] as number) + (orderedGrad[i] as number);
+      hist[s + 1] = (hist[s + 1] as number) + (orderedHess[i] as number);
+    }
+  }
+}
+
+function findBestSplit(
+  ws: GrowWorkspace,
+  hist: Float64Array,
+  grad: number,
+  hess: number,
+  features: Int32Array,
+  settings: TreeSettings,
+): Split | null {
+  const { lambda, alpha, minChildWeight } = settings;
+  const parentScore = score(grad, hess, lambda, alpha);
+  const threshold = Math.max(settings.gamma, MIN_GAIN);
+  let best: Split | null = null;
+  let bestGain = threshold;
+  for (let k = 0; k < features.length; k++) {
+    const f = features[k] as number;
+    const nb = ws.nBins[f] as number;
+    const base = f * SLOT_STRIDE;
+    const gMissing = hist[base + MISSING_SLOT] as number;
+    const hMissing = hist[base + MISSING_SLOT + 1] as number;
+    const hasMissing = hMissing > 0;
+    let gl = 0;
+    let hl = 0;
+    for (let b = 0; b < nb - 1; b++) {
+      gl += hist[base + 2 * b] as number;
+      hl += hist[base + 2 * b + 1] as number;
+      // Missing values go right.
+      const hr = hess - hl;
+      if (hl >= minChildWeight && hr >= minChildWeight && hl > 0 && hr > 0) {
+        const gain = score(gl, hl, lambda, alpha) + score(grad - gl, hr, lambda, alpha) - parentScore;
+        if (gain > bestGain) {
+          bestGain = gain;
+          // Without missing values in training, unseen missing values follow the heavier child.
+          const defaultLeft = !hasMissing && hl >= hr;
+          best = { feature: f, bin: b, defaultLeft, gain, gradLeft: gl, hessLeft: hl };
+        }
+      }
+      if (!hasMissing) continue;
+      // Missing values go left.
+      const gl2 = gl + gMissing;
+      const hl2 = hl + hMissing;
+      const hr2 = hess - hl2;
+      if (hl2 >= minChildWeight && hr2 >= minChildWeight && hr2 > 0) {
+        const gain = score(gl2, hl2, lambda, alpha) + score(grad - gl2, hr2, lambda, alpha) - parentScore;
+        if (gain > bestGain) {
+          bestGain = gain;
+          best = { feature: f, bin: b, defaultLeft: true, gain, gradLeft: gl2, hessLeft: hl2 };
+        }
+      }
+    }
+  }
+  return best;
+}
+
+/** Stable in-place partition of rows[start..end) by the split; returns where the right child starts. */
+function partition(ws: GrowWorkspace, start: number, end: number, split: Split): number {
+  const { rows, scratch } = ws;
+  const { bins, nRows } = ws.binned;
+  const offset = split.feature * nRows;
+  const cut = split.bin;
+  const missingLeft = split.defaultLeft;
+  let nl = start;
+  let nr = 0;
+  for (let i = start; i < end; i++) {
+    const r = rows[i] as number;
+    const b = bins[offset + r] as number;
+    if (b === MISSING_BIN ? missingLeft : b <= cut) rows[nl++] = r;
+    else scratch[nr++] = r;
+  }
+  rows.set(scratch.subarray(0, nr), nl);
+  return nl;
+}
+
+function thresholdL1(g: number, alpha: number): number {
+  if (g > alpha) return g - alpha;
+  if (g < -alpha) return g + alpha;
+  return 0;
+}
+
+function score(g: number, h: number, lambda: number, alpha: number): number {
+  const t = alpha === 0 ? g : thresholdL1(g, alpha);
+  return (t * t) / (h + lambda);
+}
+
+export function leafWeight(g: number, h: number, settings: { lambda: number; alpha: number }): number {
+  return -thresholdL1(g, settings.alpha) / (h + settings.lambda);
+}
