@@ -1,0 +1,28 @@
+// Drift statistics: pure functions on typed arrays, checked against SciPy and Evidently.
+export type { CategoricalColumn, DriftResult, DriftTestName, NumericColumn, TestOptions } from "./types.ts";
+export { ksTest, ksSorted, ksStatisticSorted } from "./ks.ts";
+export type { KsOutcome } from "./ks.ts";
+export { chiSquareTest, chiSquareFromCounts, zTest, fisherExact2x2, fisherExactTest } from "./categorical.ts";
+export {
+  wassersteinTest,
+  wassersteinSorted,
+  wassersteinNormSorted,
+  jensenShannonTest,
+  jensenShannonDistance,
+  psiTest,
+  populationStabilityIndex,
+  klDivergenceTest,
+  klDivergence,
+  hellingerTest,
+  binnedSharesSorted,
+  sturgesEdgesSorted,
+  histogramSorted,
+} from "./distance.ts";
+export type { BinnedShares } from "./distance.ts";
+export { mannWhitneyTest, cramerVonMisesTest, andersonDarlingTest } from "./rank-tests.ts";
+export { mmdTest } from "./mmd.ts";
+export type { MmdOptions } from "./mmd.ts";
+export { chooseDefaultTest, columnDrift, runDriftTest, datasetDrift } from "./default-test.ts";
+export type { ColumnKind, DefaultTestChoice, DatasetDrift } from "./default-test.ts";
+export { cleanSorted, categoryCounts } from "./sample.ts";
+export { bellSample, createLcg } from "./rng.ts";
