@@ -2,8 +2,7 @@
 import { resolve } from "node:path";
 import { LoopmlError } from "../errors.ts";
 import { createFsBlobs } from "./fs/fs-blobs.ts";
-import { createPostgresStore, redactUrl } from "./postgres/postgres-store.ts";
-import { createS3Blobs, parseS3Uri } from "./s3/s3-blobs.ts";
+import { redactUrl } from "./redact.ts";
 import { createSqliteStore } from "./sqlite/sqlite-store.ts";
 import type { BlobStore, MetadataStore } from "./types.ts";
 
@@ -23,6 +22,8 @@ export async function openStore(uri: string, options: { baseDir?: string } = {})
     return createSqliteStore({ path: path === ":memory:" ? path : resolve(options.baseDir ?? ".", path) });
   }
   if (uri.startsWith("postgres://") || uri.startsWith("postgresql://")) {
+    // Loaded on demand: the PostgreSQL client costs start-up time that SQLite users should not pay.
+    const { createPostgresStore } = await import("./postgres/postgres-store.ts");
     return createPostgresStore({ url: uri });
   }
   throw new LoopmlError(
@@ -46,7 +47,11 @@ export async function openBlobs(uri: string, options: { baseDir?: string } = {})
       );
     return createFsBlobs({ root: resolve(options.baseDir ?? ".", path) });
   }
-  if (uri.startsWith("s3://")) return createS3Blobs(parseS3Uri(uri));
+  if (uri.startsWith("s3://")) {
+    // The AWS SDK is large; only S3 users load it.
+    const { createS3Blobs, parseS3Uri } = await import("./s3/s3-blobs.ts");
+    return createS3Blobs(parseS3Uri(uri));
+  }
   throw new LoopmlError(
     "INVALID_ARGUMENT",
     `Unknown blob store "${schemeOf(uri)}". Use file:PATH or s3://BUCKET/PREFIX.`,

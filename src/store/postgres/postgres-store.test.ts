@@ -36,31 +36,36 @@ describe("postgres store faults", () => {
     expect((err as Error).message).not.toContain("s3cret");
   });
 
-  it.skipIf(process.env["LOOPML_TEST_POSTGRES_URL"] !== undefined)("keeps working after the server restarts", async () => {
-    server.createDatabase("restart_case");
-    const store = await createPostgresStore({ url: server.url("restart_case") });
-    try {
-      await store.transaction((tx) => tx.insertInto("meta").values({ key: "before", value: "1" }).execute());
-      server.restart();
-      let lastError: unknown;
-      for (let attempt = 0; attempt < 5; attempt++) {
-        try {
-          await store.transaction((tx) =>
-            tx.insertInto("meta").values({ key: "after", value: "1" }).execute(),
-          );
-          lastError = undefined;
-          break;
-        } catch (e) {
-          lastError = e; // the pool's stale connection fails once, then reconnects
+  it.skipIf(process.env["LOOPML_TEST_POSTGRES_URL"] !== undefined)(
+    "keeps working after the server restarts",
+    async () => {
+      server.createDatabase("restart_case");
+      const store = await createPostgresStore({ url: server.url("restart_case") });
+      try {
+        await store.transaction((tx) =>
+          tx.insertInto("meta").values({ key: "before", value: "1" }).execute(),
+        );
+        server.restart();
+        let lastError: unknown;
+        for (let attempt = 0; attempt < 5; attempt++) {
+          try {
+            await store.transaction((tx) =>
+              tx.insertInto("meta").values({ key: "after", value: "1" }).execute(),
+            );
+            lastError = undefined;
+            break;
+          } catch (e) {
+            lastError = e; // the pool's stale connection fails once, then reconnects
+          }
         }
+        expect(lastError).toBeUndefined();
+        expect((await store.db.selectFrom("meta").select("key").execute()).map((r) => r.key).sort()).toEqual([
+          "after",
+          "before",
+        ]);
+      } finally {
+        await store.close();
       }
-      expect(lastError).toBeUndefined();
-      expect((await store.db.selectFrom("meta").select("key").execute()).map((r) => r.key).sort()).toEqual([
-        "after",
-        "before",
-      ]);
-    } finally {
-      await store.close();
-    }
-  });
+    },
+  );
 });

@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { LoopmlError } from "../../errors.ts";
 import { migrateToLatest } from "../migrate.ts";
+import { redactUrl } from "../redact.ts";
 import type { Database, MetadataStore } from "../types.ts";
 import { createTransactionRunner, schemaVersionOf } from "../transaction.ts";
 
@@ -11,17 +12,6 @@ export interface PostgresStoreOptions {
   readonly url: string;
   readonly maxConnections?: number;
   readonly connectTimeoutMs?: number;
-}
-
-/** The URL with its password replaced, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "postgres://(unparseable URL)";
-  }
 }
 
 /**
