@@ -2,10 +2,14 @@
 import type { Kysely } from "kysely";
 import type { Migration, MigrationProvider } from "kysely/migration";
 import * as foundation from "./0001-foundation.ts";
+import * as data from "./0002-data.ts";
 
 type Up = (db: Kysely<unknown>) => Promise<void>;
 
-const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Up]> = [["0001-foundation", foundation.up]];
+const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Up]> = [[
+  ["0001-foundation", foundation.up],
+  ["0002-data", data.up],
+];
 
 export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map(([name]) => name);
 
