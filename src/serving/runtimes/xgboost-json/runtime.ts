@@ -1,0 +1,116 @@
+// The xgboost-json runtime: XGBoost models predicted in TypeScript with XGBoost's float32 arithmetic, so results match it.
+import { LoopmlError } from "../../../errors.ts";
+import type { Batch, ModelRuntime, ModelSignature, PredictResult } from "../../types.ts";
+import { parseXgboostJson, type XgbModel } from "./parse.ts";
+
+const f32 = Math.fround;
+
+export class XgboostJsonRuntime implements ModelRuntime {
+  readonly kind = "xgboost-json";
+  readonly signature: ModelSignature;
+  /** One row's features, float32 like XGBoost's DMatrix, reused across calls (prediction is synchronous). */
+  private readonly row: Float32Array;
+
+  constructor(readonly model: XgbModel) {
+    this.row = new Float32Array(model.nFeatures);
+    const { link, nGroups } = model;
+    this.signature = {
+      inputs: model.featureNames.map((name) => ({ name, type: "double", nullable: true })),
+      task: link === "logistic" ? "binary" : link === "softmax" ? "multiclass" : "regression",
+      nClasses: link === "logistic" ? 2 : link === "softmax" ? nGroups : 1,
+    };
+  }
+
+  /** Summed margins, nRows x nGroups row-major, accumulated in float32 in tree order as XGBoost does. */
+  predictMargins(batch: Batch): Float64Array {
+    const { nFeatures, nGroups, baseMargin } = this.model;
+    const { feature, cond, left, right, missing, roots, group } = this.model.forest;
+    const columns = numericColumns(batch, nFeatures);
+    const nRows = batch.nRows;
+    const out = new Float64Array(nRows * nGroups).fill(baseMargin);
+    const row = this.row;
+    const nTrees = roots.length;
+    for (let r = 0; r < nRows; r++) {
+      for (let f = 0; f < nFeatures; f++) row[f] = (columns[f] as Float64Array)[r] as number;
+      const base = r * nGroups;
+      for (let t = 0; t < nTrees; t++) {
+        let n = roots[t] as number;
+        let l = left[n] as number;
+        while (l >= 0) {
+          const v = row[feature[n] as number] as number;
+          // NaN is the only value unequal to itself: missing values take the default branch.
+          n = v !== v ? (missing[n] as number) : v < (cond[n] as number) ? l : (right[n] as number);
+          l = left[n] as number;
+        }
+        const o = base + (group[t] as number);
+        out[o] = f32((out[o] as number) + (cond[n] as number));
+      }
+    }
+    return out;
+  }
+
+  predict(batch: Batch): PredictResult {
+    const { link, nGroups } = this.model;
+    const margins = this.predictMargins(batch);
+    const n = batch.nRows;
+    if (link === "identity") return { predictions: margins };
+    if (link === "exp") {
+      for (let i = 0; i < margins.length; i++) margins[i] = f32(Math.exp(margins[i] as number));
+      return { predictions: margins };
+    }
+    if (link === "logistic") {
+      const probabilities = new Float64Array(2 * n);
+      const predictions = new Float64Array(n);
+      for (let r = 0; r < n; r++) {
+        const p = f32(1 / f32(1 + f32(Math.exp(-(margins[r] as number)))));
+        probabilities[2 * r] = 1 - p;
+        probabilities[2 * r + 1] = p;
+        predictions[r] = p >= 0.5 ? 1 : 0;
+      }
+      return { predictions, probabilities };
+    }
+    const predictions = new Float64Array(n);
+    for (let r = 0; r < n; r++) {
+      const base = r * nGroups;
+      let max = -Infinity;
+      let best = 0;
+      for (let k = 0; k < nGroups; k++) {
+        const m = margins[base + k] as number;
+        if (m > max) {
+          max = m;
+          best = k;
+        }
+      }
+      let sum = 0;
+      for (let k = 0; k < nGroups; k++) {
+        const e = f32(Math.exp(f32((margins[base + k] as number) - max)));
+        margins[base + k] = e;
+        sum += e;
+      }
+      const s = f32(sum);
+      for (let k = 0; k < nGroups; k++) margins[base + k] = f32((margins[base + k] as number) / s);
+      predictions[r] = best;
+    }
+    return { predictions, probabilities: margins };
+  }
+}
+
+/** Loads XGBoost's JSON model text (or its parsed document). */
+export function createXgboostJsonRuntime(json: unknown): XgboostJsonRuntime {
+  return new XgboostJsonRuntime(parseXgboostJson(json));
+}
+
+function numericColumns(batch: Batch, nFeatures: number): Float64Array[] {
+  if (batch.columns.length !== nFeatures) {
+    throw new LoopmlError(
+      "INVALID_ARGUMENT",
+      `The model needs ${nFeatures} feature columns but the batch has ${batch.columns.length}.`,
+    );
+  }
+  return batch.columns.map((c, i) => {
+    if (!(c instanceof Float64Array)) {
+      throw new LoopmlError("INVALID_ARGUMENT", `Feature column ${i} must be numeric for an XGBoost model.`);
+    }
+    return c;
+  });
+}
