@@ -1,0 +1,71 @@
+// Typed pipeline definitions in TypeScript: the same PipelineSpec as loopml.yaml stages, with function steps.
+import { LoopmlError } from "../errors.ts";
+import { normalizeRelPath, parseDatasetDep, parseDuration } from "./parse.ts";
+import type { DepRef, ParamValue, PipelineSpec, StepFunction, StepSpec } from "./types.ts";
+
+export interface StepOptions {
+  /** A shell command; give either `run` or `fn`. */
+  readonly run?: string | StepFunction;
+  /** Paths, "dataset:NAME@VERSION|latest", or other steps' outs. */
+  readonly deps?: readonly string[];
+  readonly params?: Readonly<Record<string, ParamValue>>;
+  readonly outs?: readonly string[];
+  readonly metrics?: string;
+  readonly env?: Readonly<Record<string, string>>;
+  /** Milliseconds, or a duration such as "10m". */
+  readonly timeout?: number | string;
+  readonly retries?: number;
+  /** Bump to invalidate cached results of a function step whose behaviour changed outside its own text. */
+  readonly version?: string;
+}
+
+export type StepDefinition = Omit<StepSpec, "name">;
+
+/**
+ * @example
+ * const prepare = step({ deps: ["data/raw.csv"], outs: ["build/clean.csv"], run: async (ctx) => clean(ctx.cwd) });
+ */
+export function step(options: StepOptions): StepDefinition {
+  const where = (m: string): never => {
+    throw new LoopmlError("INVALID_ARGUMENT", `step(): ${m}`);
+  };
+  const rel = (p: string): string =>
+    normalizeRelPath(p) ?? where(`"${p}" must be a relative path inside the project.`);
+  const deps = (options.deps ?? []).map((d): DepRef =>
+    d.startsWith("dataset:") ? parseDatasetDep(d, where) : { kind: "path", path: rel(d) },
+  );
+  const timeoutMs =
+    options.timeout === undefined
+      ? undefined
+      : typeof options.timeout === "number"
+        ? options.timeout
+        : (parseDuration(options.timeout) ?? where(`timeout "${options.timeout}" is not a duration.`));
+  const run = options.run ?? where('needs "run": a shell command or a function.');
+  const base = {
+    deps,
+    params: Object.entries(options.params ?? {}).map(([key, value]) => ({
+      kind: "value" as const,
+      key,
+      value,
+    })),
+    outs: (options.outs ?? []).map(rel),
+    ...(options.metrics !== undefined && { metrics: rel(options.metrics) }),
+    env: { ...options.env },
+    ...(timeoutMs !== undefined && { timeoutMs }),
+    retries: options.retries ?? 0,
+  };
+  return typeof run === "string"
+    ? { ...base, run }
+    : { ...base, fn: run, code: `${options.version ?? ""}\n${run.toString()}` };
+}
+
+/**
+ * @example
+ * export default definePipeline({ name: "train", steps: { prepare, fit: step({ run: "python fit.py", deps: ["build/clean.csv"] }) } });
+ */
+export function definePipeline(options: {
+  readonly name: string;
+  readonly steps: Readonly<Record<string, StepDefinition>>;
+}): PipelineSpec {
+  return { name: options.name, steps: Object.entries(options.steps).map(([name, s]) => ({ ...s, name })) };
+}
