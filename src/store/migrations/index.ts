@@ -3,12 +3,18 @@ import type { Kysely } from "kysely";
 import type { Migration, MigrationProvider } from "kysely/migration";
 import * as foundation from "./0001-foundation.ts";
 import * as data from "./0002-data.ts";
+import * as tracking from "./0003-tracking.ts";
+import * as registry from "./0004-registry.ts";
+import * as pipelines from "./0005-pipelines.ts";
 
 type Up = (db: Kysely<unknown>) => Promise<void>;
 
-const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Up]> = [[
+const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Up]> = [
   ["0001-foundation", foundation.up],
   ["0002-data", data.up],
+  ["0003-tracking", tracking.up],
+  ["0004-registry", registry.up],
+  ["0005-pipelines", pipelines.up],
 ];
 
 export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map(([name]) => name);
