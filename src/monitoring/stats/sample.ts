@@ -1,11 +1,11 @@
 // Shared input handling: dropping missing values, sorting, category counts, compensated sums.
 import { LoopmlError } from "../../errors.ts";
+import { sortedFinite } from "./sort.ts";
 
 /** Non-missing values of a numeric column, sorted ascending in a new array. Throws if none remain. */
 export function cleanSorted(values: Float64Array, what: string): Float64Array {
-  let n = 0;
-  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) n++;
-  if (n === 0) {
+  const out = sortedFinite(values);
+  if (out.length === 0) {
     throw new LoopmlError(
       "INVALID_ARGUMENT",
       `The ${what} sample is empty after dropping missing values (NaN, ±Infinity); ` +
@@ -13,17 +13,7 @@ export function cleanSorted(values: Float64Array, what: string): Float64Array {
       { sample: what, length: values.length },
     );
   }
-  const out = new Float64Array(n);
-  if (n === values.length) out.set(values);
-  else {
-    let j = 0;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i]!;
-      if (Number.isFinite(v)) out[j++] = v;
-    }
-  }
-  // Typed-array sort is numeric (no string conversion) and far faster than Array.prototype.sort.
-  return out.sort();
+  return out;
 }
 
 /** Throws unless a sample has at least `min` values; used by tests with larger minimum sizes. */

@@ -1,0 +1,210 @@
+// Benchmark: per-column drift (KS + Wasserstein + PSI on 28 numeric features, chi-square on one categorical
+// column), 1,000,000 reference vs 1,000,000 current rows, loopml vs SciPy/NumPy on the same data in one run.
+// Usage: npx tsx bench/drift/drift-vs-scipy.ts [--rows 1000000] [--features 28]
+// Each side runs in its own process (time and peak RSS measured there); writes bench/results/drift.json.
+import { execFileSync } from "node:child_process";
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chiSquareTest } from "../../src/monitoring/stats/categorical.ts";
+import {
+  binnedSharesSorted,
+  populationStabilityIndex,
+  wassersteinNormSorted,
+} from "../../src/monitoring/stats/distance.ts";
+import { ksSorted } from "../../src/monitoring/stats/ks.ts";
+import { bellSample, createLcg } from "../../src/monitoring/stats/rng.ts";
+import { cleanSorted } from "../../src/monitoring/stats/sample.ts";
+
+interface Meta {
+  readonly referenceRows: number;
+  readonly currentRows: number;
+  readonly features: number;
+}
+
+interface SideResult {
+  readonly seconds: number;
+  readonly perTestSeconds: Record<string, number>;
+  readonly peakRssMb: number;
+  readonly columns: { ks: [number, number]; wasserstein: number; psi: number }[];
+  readonly chisquare: [number, number];
+}
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** Writes reference and current samples per feature (float64, NaN missing) and one categorical column (int32). */
+function writeData(dir: string, meta: Meta): void {
+  const fd = openSync(join(dir, "numeric.f64"), "w");
+  for (let f = 0; f < meta.features; f++) {
+    // Every fourth feature drifts (shift and spread); every feature has about 0.1 % missing values.
+    const drift = f % 4 === 0;
+    const ref = bellSample(1000 + f, meta.referenceRows, 10 * f, 1 + f / 10);
+    const cur = bellSample(
+      5000 + f,
+      meta.currentRows,
+      10 * f + (drift ? 0.2 : 0),
+      (1 + f / 10) * (drift ? 1.2 : 1),
+    );
+    for (let i = f; i < ref.length; i += 997) ref[i] = Number.NaN;
+    for (let i = f; i < cur.length; i += 1009) cur[i] = Number.NaN;
+    writeSync(fd, new Uint8Array(ref.buffer));
+    writeSync(fd, new Uint8Array(cur.buffer));
+  }
+  closeSync(fd);
+  const next = createLcg(77);
+  const codes = new Int32Array(meta.referenceRows + meta.currentRows);
+  for (let i = 0; i < codes.length; i++) {
+    const u = next();
+    // 12 categories; the current window over-represents the first ones; ~0.5 % missing.
+    const skew = i >= meta.referenceRows ? u * u * 0.3 + u * 0.7 : u;
+    codes[i] = u < 0.005 ? -1 : Math.min(11, Math.floor(skew * 12));
+  }
+  writeFileSync(join(dir, "categorical.i32"), new Uint8Array(codes.buffer));
+  writeFileSync(join(dir, "meta.json"), JSON.stringify(meta));
+}
+
+function readFloats(fd: number, offsetValues: number, count: number): Float64Array {
+  const out = new Float64Array(count);
+  readSync(fd, new Uint8Array(out.buffer), 0, count * 8, offsetValues * 8);
+  return out;
+}
+
+/** The loopml side, run in a child process so its peak RSS is its own. */
+function runLoopml(dir: string): SideResult {
+  const meta = JSON.parse(readFileSync(join(dir, "meta.json"), "utf8")) as Meta;
+  const fd = openSync(join(dir, "numeric.f64"), "r");
+  const per = { ks: 0, wasserstein: 0, psi: 0, chisquare: 0, sortAndClean: 0 };
+  const columns: SideResult["columns"] = [];
+  for (let f = 0; f < meta.features; f++) {
+    const base = f * (meta.referenceRows + meta.currentRows);
+    const rawRef = readFloats(fd, base, meta.referenceRows);
+    const rawCur = readFloats(fd, base + meta.referenceRows, meta.currentRows);
+    const t0 = performance.now();
+    // One cleaned, sorted copy per side serves all three statistics.
+    const ref = cleanSorted(rawRef, "reference");
+    const cur = cleanSorted(rawCur, "current");
+    const t1 = performance.now();
+    const ks = ksSorted(ref, cur);
+    const t2 = performance.now();
+    const w = wassersteinNormSorted(ref, cur).statistic;
+    const t3 = performance.now();
+    const shares = binnedSharesSorted(ref, cur, true);
+    const psi = populationStabilityIndex(shares.reference, shares.current);
+    const t4 = performance.now();
+    per.sortAndClean += t1 - t0;
+    per.ks += t2 - t1;
+    per.wasserstein += t3 - t2;
+    per.psi += t4 - t3;
+    columns.push({ ks: [ks.statistic, ks.pValue], wasserstein: w, psi });
+  }
+  closeSync(fd);
+  const cfd = openSync(join(dir, "categorical.i32"), "r");
+  const codes = new Int32Array(meta.referenceRows + meta.currentRows);
+  readSync(cfd, new Uint8Array(codes.buffer), 0, codes.byteLength, 0);
+  closeSync(cfd);
+  const t0 = performance.now();
+  const chi = chiSquareTest(codes.subarray(0, meta.referenceRows), codes.subarray(meta.referenceRows));
+  per.chisquare = performance.now() - t0;
+  const ms = Object.values(per).reduce((s, x) => s + x, 0);
+  const perTestSeconds = Object.fromEntries(Object.entries(per).map(([k, v]) => [k, v / 1000]));
+  // maxRSS is in kilobytes.
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  return {
+    seconds: ms / 1000,
+    perTestSeconds,
+    peakRssMb,
+    columns,
+    chisquare: [chi.statistic, chi.pValue ?? Number.NaN],
+  };
+}
+
+function maxRelDiff(a: SideResult, b: SideResult): number {
+  const rel = (x: number, y: number): number =>
+    x === y ? 0 : Math.abs(x - y) / Math.max(Math.abs(x), Math.abs(y));
+  let worst = rel(a.chisquare[0], b.chisquare[0]);
+  worst = Math.max(worst, rel(a.chisquare[1], b.chisquare[1]));
+  a.columns.forEach((c, i) => {
+    const d = b.columns[i]!;
+    worst = Math.max(
+      worst,
+      rel(c.ks[0], d.ks[0]),
+      rel(c.ks[1], d.ks[1]),
+      rel(c.wasserstein, d.wasserstein),
+      rel(c.psi, d.psi),
+    );
+  });
+  return worst;
+}
+
+function main(): void {
+  const here = fileURLToPath(new URL(".", import.meta.url));
+  if (process.argv[2] === "--loopml-side") {
+    process.stdout.write(JSON.stringify(runLoopml(process.argv[3]!)) + "\n");
+    return;
+  }
+  const meta: Meta = {
+    referenceRows: arg("--rows", 1_000_000),
+    currentRows: arg("--rows", 1_000_000),
+    features: arg("--features", 28),
+  };
+  const dir = mkdtempSync(join(tmpdir(), "loopml-drift-bench-"));
+  try {
+    writeData(dir, meta);
+    const loopmlOut = execFileSync(
+      process.execPath,
+      ["--import", "tsx", join(here, "drift-vs-scipy.ts"), "--loopml-side", dir],
+      {
+        encoding: "utf8",
+        maxBuffer: 64 << 20,
+      },
+    );
+    const scipyOut = execFileSync("/usr/bin/python3", [join(here, "scipy_ref.py"), dir], {
+      encoding: "utf8",
+      maxBuffer: 64 << 20,
+    });
+    const loopml = JSON.parse(loopmlOut) as SideResult;
+    const scipy = JSON.parse(scipyOut) as SideResult;
+    const scipyVersion = execFileSync(
+      "/usr/bin/python3",
+      ["-c", "import scipy, numpy; print(scipy.__version__, numpy.__version__)"],
+      {
+        encoding: "utf8",
+      },
+    ).trim();
+    const summary = {
+      bench: "drift-vs-scipy",
+      date: new Date().toISOString(),
+      machine: { node: process.version, cpus: availableParallelism(), scipyNumpy: scipyVersion },
+      workload: {
+        ...meta,
+        numericTests: ["ks", "wasserstein_norm", "psi"],
+        categorical: "chisquare, 12 categories",
+      },
+      loopml: { seconds: loopml.seconds, perTestSeconds: loopml.perTestSeconds, peakRssMb: loopml.peakRssMb },
+      scipy: { seconds: scipy.seconds, perTestSeconds: scipy.perTestSeconds, peakRssMb: scipy.peakRssMb },
+      speedup: scipy.seconds / loopml.seconds,
+      targetMet: loopml.seconds <= scipy.seconds / 5 && loopml.peakRssMb < 1024,
+      maxRelativeDifference: maxRelDiff(loopml, scipy),
+      driftedColumnsByKs: loopml.columns.filter((c) => c.ks[1] <= 0.05).length,
+    };
+    writeFileSync(join(here, "../results/drift.json"), JSON.stringify(summary, null, 2) + "\n");
+    process.stdout.write(JSON.stringify(summary) + "\n");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main();
