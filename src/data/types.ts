@@ -125,8 +125,9 @@ export interface VersionDiff {
 export interface DataStatus {
   readonly dataset: string;
   readonly path: string;
-  /** The version the stat cache and pointer compare against, null before the first add. */
-  readonly version: string | null;
+  /** The version on disk according to the pointer file (the last add or checkout), else the latest. */
+  readonly version: string;
+  readonly seq: number;
   readonly added: readonly string[];
   readonly removed: readonly string[];
   readonly modified: readonly string[];

@@ -1,0 +1,229 @@
+// data checkout and status: materialise a version hash-verified, and compare the disk with the last add.
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { LoopmlError } from "../errors.ts";
+import { cacheHit, ingestFiles, type StatCacheEntry } from "./ingest.ts";
+import { fileDigest, hexToBytes, locationOf } from "./manifest.ts";
+import { pointerPath, readPointer, writePointer } from "./pointer.ts";
+import { loadStatCache, requireDataset, resolveVersion, writeStatCache, type VersionRef } from "./repo.ts";
+import type { DataInternals } from "./add.ts";
+import type { DataStatus, Dataset, DatasetVersion, Manifest, ManifestFile } from "./types.ts";
+import { walkDataPath } from "./walk.ts";
+
+export interface CheckoutOptions {
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface CheckoutResult {
+  readonly version: DatasetVersion;
+  readonly path: string;
+  readonly written: number;
+  readonly unchanged: number;
+  /** Files in the dataset's folder that the version does not have, now deleted. */
+  readonly removed: readonly string[];
+  readonly bytesWritten: number;
+}
+
+function projectPathOf(ds: Dataset, f: ManifestFile): string {
+  return ds.kind === "file" ? ds.path : `${ds.path}/${f.path}`;
+}
+
+function assertSafeRelative(p: string): void {
+  if (p === "" || p.startsWith("/") || p.split("/").some((s) => s === ".." || s === "." || s === "")) {
+    throw new LoopmlError(
+      "INTERNAL",
+      `Manifest path "${p}" is not a safe relative path: the manifest is corrupt.`,
+    );
+  }
+}
+
+export async function checkoutData(
+  ctx: DataInternals,
+  ref: VersionRef,
+  opts: CheckoutOptions = {},
+): Promise<CheckoutResult> {
+  const { ws } = ctx;
+  const projectDir = ws.config.projectDir;
+  const ds = await requireDataset(ws.store.db, ref.name);
+  const version = await resolveVersion(ws.store.db, ref);
+  const manifest = await ctx.readManifest(version.id);
+  const root = join(projectDir, ds.path);
+  const cache = await loadStatCache(
+    ws.store.db,
+    ds.kind === "folder" ? { prefix: `${ds.path}/` } : { exact: ds.path },
+  );
+  const rows = new Map<string, StatCacheEntry>();
+  const total = manifest.size;
+  let done = 0;
+  let written = 0;
+  let unchanged = 0;
+  let bytesWritten = 0;
+  const packCache: { id?: string; bytes?: Buffer } = {};
+
+  for (const f of manifest.files) {
+    if (ds.kind === "folder") assertSafeRelative(f.path);
+    const abs = ds.kind === "file" ? root : join(root, f.path);
+    const path = projectPathOf(ds, f);
+    const st = await stat(abs).catch(() => undefined);
+    const hit = cache.get(path);
+    if (st?.isFile() && cacheHit(hit, st) && hit.digest === f.digest && (st.mode & 0o777) === f.mode) {
+      unchanged++;
+    } else {
+      await materialise(ctx, manifest, f, abs, packCache);
+      const after = await stat(abs);
+      rows.set(path, {
+        size: after.size,
+        mtimeMs: after.mtimeMs,
+        inode: String(after.ino),
+        cachedAtMs: Date.now(),
+        digest: f.digest,
+        location: locationOf(manifest, f),
+      });
+      written++;
+      bytesWritten += f.size;
+    }
+    done += f.size;
+    opts.onProgress?.(done, total);
+  }
+
+  const removed: string[] = [];
+  if (ds.kind === "folder") {
+    const wanted = new Set(manifest.files.map((f) => f.path));
+    const present = await walkDataPath(projectDir, { abs: root, rel: ds.path, kind: "folder" });
+    for (const p of present) {
+      if (!wanted.has(p.rel)) {
+        await rm(p.abs, { force: true });
+        removed.push(p.rel);
+      }
+    }
+    await removeEmptyDirs(root);
+  }
+
+  await ws.store.transaction(async (tx) => {
+    await writeStatCache(tx, rows);
+    await ws.audit.append(tx, {
+      actor: ws.config.actor,
+      action: "data.checkout",
+      target: `dataset:${ds.name}`,
+      details: { seq: version.seq, id: version.id, path: ds.path, written, removed: removed.length },
+    });
+  });
+  await writePointer(projectDir, ds, version);
+  return { version, path: ds.path, written, unchanged, removed, bytesWritten };
+}
+
+/** Writes one file to a temp name beside its target, checks its digest, then renames it into place. */
+async function materialise(
+  ctx: DataInternals,
+  manifest: Manifest,
+  f: ManifestFile,
+  abs: string,
+  packCache: { id?: string; bytes?: Buffer },
+): Promise<void> {
+  const dir = dirname(abs);
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${randomBytes(6).toString("hex")}.loopml-tmp`);
+  const fh = await open(tmp, "wx", f.mode || 0o644);
+  try {
+    let digest: string;
+    const loc = locationOf(manifest, f);
+    if ("chunks" in loc) {
+      // each chunk stream verifies its own sha256; the chunk list must then match the file's digest
+      for (const id of loc.chunks) {
+        for await (const part of ctx.ws.blobs.get(id)) await fh.write(part as Buffer);
+      }
+      digest = fileDigest(loc.chunks.map(hexToBytes));
+    } else {
+      if (packCache.id !== loc.pack) {
+        packCache.bytes = await ctx.ws.blobs.getBytes(loc.pack);
+        packCache.id = loc.pack;
+      }
+      const bytes = packCache.bytes!.subarray(loc.offset, loc.offset + f.size);
+      digest = fileDigest([createHash("sha256").update(bytes).digest()]);
+      await fh.write(bytes);
+    }
+    if (digest !== f.digest) {
+      throw new LoopmlError("INTERNAL", `Checked-out bytes of ${f.path} do not match the version's digest.`, {
+        path: f.path,
+      });
+    }
+    await fh.chmod(f.mode || 0o644);
+    await fh.close();
+    await rename(tmp, abs);
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+async function removeEmptyDirs(dir: string): Promise<boolean> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  let empty = true;
+  for (const e of entries) {
+    if (e.isDirectory() && !e.name.startsWith(".")) {
+      if (await removeEmptyDirs(join(dir, e.name)))
+        await rm(join(dir, e.name), { recursive: true, force: true });
+      else empty = false;
+    } else empty = false;
+  }
+  return empty;
+}
+
+/** What changed on disk since the dataset's latest version. Hashes only files whose stat moved. */
+export async function statusOf(ctx: DataInternals, name: string): Promise<DataStatus> {
+  const { ws } = ctx;
+  const projectDir = ws.config.projectDir;
+  const ds = await requireDataset(ws.store.db, name);
+  // The baseline is what the pointer file says is on disk (the last add or checkout), else the latest.
+  const pointer = await readPointer(pointerPath(projectDir, ds));
+  const version =
+    pointer?.dataset === ds.name && Number.isInteger(pointer.seq)
+      ? await resolveVersion(ws.store.db, { name, version: String(pointer.seq) }).catch(() =>
+          resolveVersion(ws.store.db, { name }),
+        )
+      : await resolveVersion(ws.store.db, { name });
+  const manifest = await ctx.readManifest(version.id);
+  const abs = join(projectDir, ds.path);
+  const st = await stat(abs).catch(() => undefined);
+  const onDisk =
+    st && (ds.kind === "folder" ? st.isDirectory() : st.isFile())
+      ? await walkDataPath(projectDir, { abs, rel: ds.path, kind: ds.kind })
+      : [];
+  const prefix =
+    ds.kind === "folder" ? `${ds.path}/` : ds.path.slice(0, ds.path.length - (onDisk[0]?.rel.length ?? 0));
+  const cache = await loadStatCache(ws.store.db, ds.kind === "folder" ? { prefix } : { exact: ds.path });
+  const hashed = await ingestFiles(onDisk, {
+    blobs: ws.blobs,
+    cache,
+    known: new Map(),
+    prefix,
+    store: false,
+    packBelow: 0,
+  });
+  const now = new Map(hashed.entries.map((e) => [e.path, e]));
+  const then = new Map(manifest.files.map((f) => [f.path, f]));
+  const added: string[] = [];
+  const modified: string[] = [];
+  const removed: string[] = [];
+  let unchanged = 0;
+  for (const [p, e] of now) {
+    const f = then.get(p);
+    if (!f) added.push(p);
+    else if (f.digest !== e.digest || f.mode !== e.mode) modified.push(p);
+    else unchanged++;
+  }
+  for (const p of then.keys()) if (!now.has(p)) removed.push(p);
+  return {
+    dataset: ds.name,
+    path: ds.path,
+    version: version.id,
+    seq: version.seq,
+    added,
+    removed,
+    modified,
+    unchanged,
+    clean: added.length + removed.length + modified.length === 0,
+  };
+}
