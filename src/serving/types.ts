@@ -20,15 +20,16 @@ export interface ModelSignature {
 }
 
 /**
- * A validated batch: one column per signature input, in signature order. A "double" column is a
- * Float64Array (NaN = missing), a "string" column an array with null for missing.
+ * A validated batch in signature order. Numbers sit row-major in one Float64Array (nRows x nInputs,
+ * NaN = missing) so that single-row requests cost one allocation and merge into a micro-batch by copy;
+ * a "string" input keeps its cells in `strings[i]` (null = missing) and NaN in `values`.
  */
 export interface Batch {
   readonly nRows: number;
-  readonly columns: readonly BatchColumn[];
+  readonly values: Float64Array;
+  /** One entry per input: the column's strings for "string" inputs, null for "double" inputs. */
+  readonly strings: readonly (readonly (string | null)[] | null)[];
 }
-
-export type BatchColumn = Float64Array | readonly (string | null)[];
 
 export interface PredictResult {
   /** One value per row: the predicted value, or the most likely class index for classifiers. */
@@ -42,7 +43,7 @@ export interface PredictResult {
  *
  * @example
  * const runtime = loadRuntimeFromFile("m.json");
- * const { predictions } = runtime.predict(validateColumns(runtime.signature, { f0: [1.5], f1: [null] }));
+ * const { predictions } = runtime.predict(decodeColumns(runtime.signature, { f0: [1.5], f1: [null] }));
  */
 export interface ModelRuntime {
   /** "xgboost-json", "native", … */

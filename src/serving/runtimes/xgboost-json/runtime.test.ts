@@ -26,10 +26,8 @@ function fixture(kind: string): { model: string; expected: Expected } {
 
 function toBatch(rows: (number | null)[][]): Batch {
   const nFeatures = rows[0]?.length ?? 0;
-  const columns = Array.from({ length: nFeatures }, (_, f) =>
-    Float64Array.from(rows, (row) => row[f] ?? NaN),
-  );
-  return { nRows: rows.length, columns };
+  const values = Float64Array.from(rows.flat(), (v) => v ?? NaN);
+  return { nRows: rows.length, values, strings: new Array<null>(nFeatures).fill(null) };
 }
 
 const TOLERANCE = 1e-6;

@@ -25,13 +25,20 @@ export class XgboostJsonRuntime implements ModelRuntime {
   predictMargins(batch: Batch): Float64Array {
     const { nFeatures, nGroups, baseMargin } = this.model;
     const { feature, cond, left, right, missing, roots, group } = this.model.forest;
-    const columns = numericColumns(batch, nFeatures);
+    const values = batch.values;
     const nRows = batch.nRows;
+    if (values.length !== nRows * nFeatures) {
+      throw new LoopmlError(
+        "INVALID_ARGUMENT",
+        `The model needs ${nFeatures} features per row but the batch holds ${values.length} values for ${nRows} rows.`,
+      );
+    }
     const out = new Float64Array(nRows * nGroups).fill(baseMargin);
     const row = this.row;
     const nTrees = roots.length;
     for (let r = 0; r < nRows; r++) {
-      for (let f = 0; f < nFeatures; f++) row[f] = (columns[f] as Float64Array)[r] as number;
+      const at = r * nFeatures;
+      for (let f = 0; f < nFeatures; f++) row[f] = values[at + f] as number;
       const base = r * nGroups;
       for (let t = 0; t < nTrees; t++) {
         let n = roots[t] as number;
@@ -98,19 +105,4 @@ export class XgboostJsonRuntime implements ModelRuntime {
 /** Loads XGBoost's JSON model text (or its parsed document). */
 export function createXgboostJsonRuntime(json: unknown): XgboostJsonRuntime {
   return new XgboostJsonRuntime(parseXgboostJson(json));
-}
-
-function numericColumns(batch: Batch, nFeatures: number): Float64Array[] {
-  if (batch.columns.length !== nFeatures) {
-    throw new LoopmlError(
-      "INVALID_ARGUMENT",
-      `The model needs ${nFeatures} feature columns but the batch has ${batch.columns.length}.`,
-    );
-  }
-  return batch.columns.map((c, i) => {
-    if (!(c instanceof Float64Array)) {
-      throw new LoopmlError("INVALID_ARGUMENT", `Feature column ${i} must be numeric for an XGBoost model.`);
-    }
-    return c;
-  });
 }

@@ -1,0 +1,58 @@
+// Chooses the runtime for a model file by its content: XGBoost JSON, loopml GBDT JSON (ONNX is not installed here).
+import { readFile } from "node:fs/promises";
+import { LoopmlError } from "../../errors.ts";
+import type { ModelRuntime } from "../types.ts";
+import { createNativeRuntime } from "./native.ts";
+import { createXgboostJsonRuntime } from "./xgboost-json/runtime.ts";
+
+/** The runtimes this build can load, by name. */
+export const RUNTIME_KINDS = ["xgboost-json", "native"] as const;
+
+/**
+ * Builds a runtime from a model document: `{"learner": …}` is XGBoost's save_model JSON,
+ * `{"format": "loopml-gbdt"}` a loopml GBDT.
+ *
+ * @example
+ * const runtime = loadRuntime(JSON.parse(text));
+ */
+export function loadRuntime(doc: unknown, source = "the model"): ModelRuntime {
+  if (doc !== null && typeof doc === "object" && !Array.isArray(doc)) {
+    const record = doc as Record<string, unknown>;
+    if ("learner" in record) return createXgboostJsonRuntime(doc);
+    if (record.format === "loopml-gbdt") return createNativeRuntime(doc);
+  }
+  throw new LoopmlError(
+    "INVALID_ARGUMENT",
+    `${source} is neither an XGBoost JSON model (save_model("m.json")) nor a loopml GBDT model (format "loopml-gbdt"); supported runtimes: ${RUNTIME_KINDS.join(", ")}.`,
+  );
+}
+
+/** Reads and loads a model file; errors name the file. */
+export async function loadRuntimeFromFile(path: string): Promise<ModelRuntime> {
+  if (path.endsWith(".onnx")) {
+    throw new LoopmlError(
+      "FAILED_PRECONDITION",
+      `"${path}" is an ONNX model but this loopml has no ONNX runtime (onnxruntime-node is not installed); export the model as XGBoost JSON or train it with loopml.`,
+    );
+  }
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new LoopmlError(
+      code === "ENOENT" ? "NOT_FOUND" : "INVALID_ARGUMENT",
+      `Cannot read model file "${path}" (${code ?? (e as Error).message}); check the path.`,
+    );
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new LoopmlError(
+      "INVALID_ARGUMENT",
+      `Model file "${path}" is not valid JSON (${(e as Error).message}).`,
+    );
+  }
+  return loadRuntime(doc, `Model file "${path}"`);
+}

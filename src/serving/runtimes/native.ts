@@ -1,0 +1,79 @@
+// The native runtime: loopml's own GBDT models (learn/gbdt, "loopml-gbdt" JSON) served in process.
+import type { CategoricalColumn, Column } from "../../learn/frame.ts";
+import { loadModel, type GbdtModel } from "../../learn/gbdt/index.ts";
+import type { Batch, ModelRuntime, ModelSignature, PredictResult } from "../types.ts";
+
+export class NativeGbdtRuntime implements ModelRuntime {
+  readonly kind = "native";
+  readonly signature: ModelSignature;
+  /** Training dictionaries as lookups, so a string maps to its training code in one probe. */
+  private readonly codes: (ReadonlyMap<string, number> | null)[];
+
+  constructor(readonly model: GbdtModel) {
+    const features = model.features;
+    this.codes = features.map((f) =>
+      f.kind === "categorical" ? new Map((f.dictionary ?? []).map((d, i) => [d, i] as const)) : null,
+    );
+    const objective = model.objective;
+    // The model exposes its output count only through its serialized form; read once at load.
+    const nClasses = objective === "binary" ? 2 : objective === "multiclass" ? model.toJSON().nOutputs : 1;
+    this.signature = {
+      inputs: features.map((f) => ({
+        name: f.name,
+        type: f.kind === "numeric" ? "double" : "string",
+        nullable: true,
+      })),
+      task: objective === "binary" ? "binary" : objective === "multiclass" ? "multiclass" : "regression",
+      nClasses,
+    };
+  }
+
+  predict(batch: Batch): PredictResult {
+    const frame = this.toFrame(batch);
+    const { task } = this.signature;
+    if (task === "regression") return { predictions: this.model.predict(frame) };
+    const probabilities = this.model.predictProba(frame);
+    const k = this.signature.nClasses;
+    const predictions = new Float64Array(batch.nRows);
+    for (let r = 0; r < batch.nRows; r++) {
+      let best = 0;
+      for (let c = 1; c < k; c++)
+        if ((probabilities[r * k + c] as number) > (probabilities[r * k + best] as number)) best = c;
+      predictions[r] = best;
+    }
+    return { predictions, probabilities };
+  }
+
+  private toFrame(batch: Batch): { nRows: number; columns: Column[] } {
+    const { nRows, values, strings } = batch;
+    const features = this.model.features;
+    const width = features.length;
+    const columns = features.map((spec, f): Column => {
+      const cells = strings[f];
+      const lookup = this.codes[f];
+      if (cells && lookup) {
+        const codes = new Int32Array(nRows);
+        for (let r = 0; r < nRows; r++) {
+          const s = cells[r];
+          codes[r] = s === null || s === undefined ? -1 : (lookup.get(s) ?? -1);
+        }
+        const column: CategoricalColumn = {
+          kind: "categorical",
+          name: spec.name,
+          codes,
+          dictionary: spec.dictionary ?? [],
+        };
+        return column;
+      }
+      const column = new Float64Array(nRows);
+      for (let r = 0; r < nRows; r++) column[r] = values[r * width + f] as number;
+      return { kind: "numeric", name: spec.name, values: column };
+    });
+    return { nRows, columns };
+  }
+}
+
+/** Loads a model saved with `model.toJSON()` from learn/gbdt. */
+export function createNativeRuntime(json: unknown): NativeGbdtRuntime {
+  return new NativeGbdtRuntime(loadModel(json));
+}
