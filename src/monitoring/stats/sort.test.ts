@@ -31,10 +31,10 @@ describe("sortedFinite", () => {
   it("keeps ties and a constant column intact, and leaves the input untouched", () => {
     const values = new Float64Array(50_000).fill(2.5);
     values[7] = Number.NaN;
-    const copy = values.slice();
     const got = sortedFinite(values);
     expect(got.length).toBe(49_999);
     expect(got.every((v) => v === 2.5)).toBe(true);
-    expect(values).toEqual(copy);
+    expect(Number.isNaN(values[7])).toBe(true);
+    expect(values.filter((v) => v === 2.5).length).toBe(49_999);
   });
 });
