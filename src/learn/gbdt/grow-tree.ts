@@ -1,7 +1,7 @@
 // Grows one regression tree on binned data from gradient/hessian histograms (XGBoost "hist" style).
-import { BIN_SLOTS, MISSING_BIN, type BinnedMatrix } from "./binning.ts";
+import { MISSING_BIN } from "./binning.ts";
+import { buildHistogram, SLOT_STRIDE, type GrowWorkspace } from "./histogram.ts";
 
-const SLOT_STRIDE = BIN_SLOTS * 2;
 const MISSING_SLOT = MISSING_BIN * 2;
 const MIN_GAIN = 1e-10;
 
@@ -14,21 +14,6 @@ export interface TreeSettings {
   readonly alpha: number;
   readonly gamma: number;
   readonly learningRate: number;
-}
-
-/** Buffers reused across trees so that growing a tree allocates almost nothing per row. */
-export interface GrowWorkspace {
-  readonly binned: BinnedMatrix;
-  /** Number of value bins of each feature (the missing bin comes on top). */
-  readonly nBins: Uint16Array;
-  readonly grad: Float32Array;
-  readonly hess: Float32Array;
-  /** Row indices of the sample, partitioned in place so that each node owns a contiguous range. */
-  readonly rows: Uint32Array;
-  readonly scratch: Uint32Array;
-  readonly orderedGrad: Float32Array;
-  readonly orderedHess: Float32Array;
-  readonly histPool: Float64Array[];
 }
 
 /** A tree in node arrays; feature -1 marks a leaf, whose `value` is already scaled by the learning rate. */
@@ -60,21 +45,6 @@ interface Candidate {
   hess: number;
   hist: Float64Array | null;
   split: Split | null;
-}
-
-export function createWorkspace(binned: BinnedMatrix, nBins: Uint16Array): GrowWorkspace {
-  const n = binned.nRows;
-  return {
-    binned,
-    nBins,
-    grad: new Float32Array(n),
-    hess: new Float32Array(n),
-    rows: new Uint32Array(n),
-    scratch: new Uint32Array(n),
-    orderedGrad: new Float32Array(n),
-    orderedHess: new Float32Array(n),
-    histPool: [],
-  };
 }
 
 /**
@@ -230,38 +200,6 @@ function childHistograms(
 
 function takeHist(ws: GrowWorkspace): Float64Array {
   return ws.histPool.pop() ?? new Float64Array(ws.binned.nFeatures * SLOT_STRIDE);
-}
-
-/**
- * Sums gradients and hessians per (feature, bin) over rows[start..end). Gradients are first gathered in
- * row order so the per-feature loop reads them sequentially.
- */
-export function buildHistogram(
-  ws: GrowWorkspace,
-  hist: Float64Array,
-  start: number,
-  end: number,
-  features: Int32Array,
-): void {
-  const { rows, grad, hess, orderedGrad, orderedHess } = ws;
-  const { bins, nRows } = ws.binned;
-  const n = end - start;
-  for (let i = 0; i < n; i++) {
-    const r = rows[start + i] as number;
-    orderedGrad[i] = grad[r] as number;
-    orderedHess[i] = hess[r] as number;
-  }
-  for (let k = 0; k < features.length; k++) {
-    const f = features[k] as number;
-    const base = f * SLOT_STRIDE;
-    hist.fill(0, base, base + SLOT_STRIDE);
-    const offset = f * nRows;
-    for (let i = 0; i < n; i++) {
-      const s = base + ((bins[offset + (rows[start + i] as number)] as number) << 1);
-      hist[s] = (hist[s] as number) + (orderedGrad[i] as number);
-      hist[s + 1] = (hist[s + 1] as number) + (orderedHess[i] as number);
-    }
-  }
 }
 
 function findBestSplit(
