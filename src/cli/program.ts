@@ -3,6 +3,9 @@ import { Command } from "commander";
 import { registerAuditCommands } from "./commands/audit/index.ts";
 import { registerInfoCommand } from "./commands/project/info.ts";
 import { registerInitCommand } from "./commands/project/init.ts";
+import { registerExperimentCommands } from "./commands/experiments/index.ts";
+import { registerModelCommands } from "./commands/models/index.ts";
+import { registerRunCommands } from "./commands/runs/index.ts";
 
 export const VERSION = "0.1.0";
 
@@ -20,5 +23,8 @@ export function createProgram(): Command {
   registerInitCommand(program);
   registerInfoCommand(program);
   registerAuditCommands(program);
+  registerExperimentCommands(program);
+  registerRunCommands(program);
+  registerModelCommands(program);
   return program;
 }
