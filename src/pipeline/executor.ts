@@ -1,0 +1,520 @@
+// The local executor: runs the steps whose cache key is new, in parallel up to --jobs, and records everything.
+import { availableParallelism } from "node:os";
+import { mkdir, readFile, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import type { Clock, IdGenerator } from "../_internal/clock.ts";
+import { LoopmlError } from "../errors.ts";
+import { hashPath, outputAvailable, restoreOutput, storeOutput } from "./outputs.ts";
+import {
+  buildDag,
+  planRun,
+  selectSteps,
+  stepCacheKey,
+  stepOutputs,
+  type Dag,
+  type DagStep,
+  type PlannedStep,
+} from "./plan.ts";
+import { resolveParams } from "./params.ts";
+import { runCommand } from "./process.ts";
+import {
+  finishRun,
+  insertRun,
+  lookupCache,
+  recordStep,
+  type RecordsDeps,
+  type StepRecord,
+} from "./records.ts";
+import { runStepFunction, stepEnv, substituteParams, type AttemptResult } from "./step-run.ts";
+import type { BlobStore } from "../store/types.ts";
+import type { OutputRef, ParamValue, PipelineSpec } from "./types.ts";
+
+/** Resolves `dataset:NAME@VERSION|latest` to the version's content id. */
+export type DatasetResolver = (name: string, version: number | "latest") => Promise<string>;
+
+export interface ExecutorDeps extends RecordsDeps {
+  readonly blobs: BlobStore;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly actor: string;
+  /** Where commands run and relative paths point. */
+  readonly projectDir: string;
+  readonly datasets?: DatasetResolver;
+}
+
+export interface RunOptions {
+  /** Only these steps and their upstream steps. */
+  readonly targets?: readonly string[];
+  /** Run these even when cached. */
+  readonly force?: readonly string[];
+  /** --param KEY=VALUE overrides. */
+  readonly params?: Readonly<Record<string, string>>;
+  /** Steps at once; default: the number of cores. */
+  readonly jobs?: number;
+  /** Keep starting independent steps after a failure. */
+  readonly keepGoing?: boolean;
+  /** First retry delay; doubled on each further retry. */
+  readonly retryBackoffMs?: number;
+  readonly onEvent?: (event: RunEvent) => void;
+  readonly onOutput?: (step: string, stream: "stdout" | "stderr", chunk: Buffer) => void;
+  readonly signal?: AbortSignal;
+}
+
+export type RunEvent =
+  | {
+      readonly type: "run-start";
+      readonly runId: string;
+      readonly pipeline: string;
+      readonly version: string;
+    }
+  | { readonly type: "step-start"; readonly step: string; readonly attempt: number }
+  | {
+      readonly type: "step-retry";
+      readonly step: string;
+      readonly attempt: number;
+      readonly delayMs: number;
+      readonly error: string;
+    }
+  | { readonly type: "step-end"; readonly result: StepResult };
+
+export type StepResult = Omit<StepRecord, "id" | "inputs"> & {
+  readonly stepRunId: string;
+  readonly inputs: StepRecord["inputs"];
+};
+
+export interface PipelineRunResult {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly version: string;
+  readonly status: "succeeded" | "failed";
+  readonly steps: readonly StepResult[];
+  readonly durationMs: number;
+}
+
+interface Resolved {
+  readonly dag: Dag;
+  readonly selected: Set<string>;
+  readonly params: Map<string, Record<string, ParamValue>>;
+  readonly externalIds: Map<string, string>;
+  readonly datasetIds: Map<string, string>;
+}
+
+const DEFAULT_BACKOFF_MS = 1000;
+
+async function resolve(deps: ExecutorDeps, spec: PipelineSpec, options: RunOptions): Promise<Resolved> {
+  const dag = buildDag(spec);
+  const selected = selectSteps(dag, options.targets);
+  const params = await resolveParams(dag, selected, deps.projectDir, options.params);
+  const externalIds = new Map<string, string>();
+  const datasetIds = new Map<string, string>();
+  for (const name of selected) {
+    for (const d of (dag.steps.get(name) as DagStep).deps) {
+      if (d.kind === "external" && !externalIds.has(d.path)) {
+        const h = await hashPath(join(deps.projectDir, d.path));
+        if (h) externalIds.set(d.path, h.id);
+      } else if (d.kind === "dataset" && !datasetIds.has(d.ref)) {
+        if (!deps.datasets)
+          throw new LoopmlError(
+            "FAILED_PRECONDITION",
+            `Step "${name}" reads dataset:${d.ref}, but no dataset store is available.`,
+          );
+        const at = d.ref.lastIndexOf("@");
+        const v = d.ref.slice(at + 1);
+        datasetIds.set(d.ref, await deps.datasets(d.ref.slice(0, at), v === "latest" ? "latest" : Number(v)));
+      }
+    }
+  }
+  return { dag, selected, params, externalIds, datasetIds };
+}
+
+/**
+ * What a run would do, without running anything: each step's cache key (when its inputs are known) and
+ * whether it runs or is reused. Reads the cache round by round, one DAG level per round at most.
+ * @example
+ * const { plan } = await planPipeline(deps, spec, { force: ["train"] });
+ */
+export async function planPipeline(
+  deps: ExecutorDeps,
+  spec: PipelineSpec,
+  options: RunOptions = {},
+): Promise<{ dag: Dag; plan: PlannedStep[] }> {
+  const r = await resolve(deps, spec, options);
+  const known = new Map<string, readonly OutputRef[] | null>();
+  for (;;) {
+    const misses: string[] = [];
+    const plan = planRun(r.dag, {
+      externalIds: r.externalIds,
+      datasetIds: r.datasetIds,
+      params: r.params,
+      cached: (k) => {
+        const v = known.get(k);
+        if (v === undefined) misses.push(k);
+        return v ?? undefined;
+      },
+      ...(options.targets && { targets: options.targets }),
+      ...(options.force && { force: options.force }),
+    });
+    if (misses.length === 0) return { dag: r.dag, plan };
+    const found = await lookupCache(deps.store, misses);
+    for (const k of misses) {
+      const hit = found.get(k);
+      known.set(k, hit && (await allAvailable(deps.blobs, hit.outputs)) ? hit.outputs : null);
+    }
+  }
+}
+
+/**
+ * Runs a pipeline: cached steps are restored, the others run (independent ones in parallel), a failed
+ * step stops its dependants, and every step is recorded and audited.
+ * @example
+ * const result = await runPipeline(deps, spec, { jobs: 2 });
+ * result.steps.filter((s) => s.status === "cached").length;
+ */
+export async function runPipeline(
+  deps: ExecutorDeps,
+  spec: PipelineSpec,
+  options: RunOptions = {},
+): Promise<PipelineRunResult> {
+  const r = await resolve(deps, spec, options);
+  // The same checks as a dry run (missing inputs, unknown --force steps) before anything is recorded.
+  planRun(r.dag, {
+    externalIds: r.externalIds,
+    datasetIds: r.datasetIds,
+    cached: () => undefined,
+    ...(options.targets && { targets: options.targets }),
+    ...(options.force && { force: options.force }),
+  });
+  const jobs = options.jobs ?? availableParallelism();
+  if (!Number.isInteger(jobs) || jobs < 1)
+    throw new LoopmlError("INVALID_ARGUMENT", `--jobs must be a whole number ≥ 1 (got ${jobs}).`);
+  const runId = deps.ids.next();
+  const started = deps.clock.now();
+  await insertRun(deps, {
+    id: runId,
+    pipeline: spec.name,
+    version: r.dag.version,
+    definition: spec.steps.map(({ fn: _fn, ...s }) => s),
+    params: Object.fromEntries(r.params),
+    options: {
+      targets: options.targets ?? [],
+      force: options.force ?? [],
+      jobs,
+      keepGoing: options.keepGoing ?? false,
+    },
+    actor: deps.actor,
+    startedAt: started,
+  });
+  options.onEvent?.({ type: "run-start", runId, pipeline: spec.name, version: r.dag.version });
+
+  const force = new Set(options.force ?? []);
+  const results = new Map<string, StepResult>();
+  const outputs = new Map<string, readonly OutputRef[]>();
+  const waiting = new Map<string, number>();
+  const ready: string[] = [];
+  for (const name of r.dag.order) {
+    if (!r.selected.has(name)) continue;
+    const n = (r.dag.steps.get(name) as DagStep).upstream.filter((u) => r.selected.has(u)).length;
+    waiting.set(name, n);
+    if (n === 0) ready.push(name);
+  }
+  let failedStep: string | undefined;
+  const running = new Map<string, Promise<void>>();
+
+  const finish = async (res: StepResult): Promise<void> => {
+    const { stepRunId, ...rest } = res;
+    await recordStep(deps, runId, deps.actor, { ...rest, id: stepRunId }, deps.clock.now());
+    results.set(res.step, res);
+    options.onEvent?.({ type: "step-end", result: res });
+  };
+  const skipDownstream = async (from: string, reason: string): Promise<void> => {
+    const stack = [...(r.dag.steps.get(from) as DagStep).downstream];
+    while (stack.length > 0) {
+      const n = stack.pop() as string;
+      if (!r.selected.has(n) || results.has(n) || !waiting.has(n)) continue;
+      waiting.delete(n);
+      await finish(skipped(deps, n, reason));
+      stack.push(...(r.dag.steps.get(n) as DagStep).downstream);
+    }
+  };
+  const execute = async (name: string): Promise<void> => {
+    let res: StepResult;
+    try {
+      res = await executeStep(deps, r, name, outputs, force.has(name), options);
+    } catch (e) {
+      // An IO or store error inside one step fails that step, not the whole run's bookkeeping.
+      res = { ...skipped(deps, name, e instanceof Error ? e.message : String(e)), status: "failed" };
+    }
+    await finish(res);
+    if (res.status === "failed") {
+      failedStep ??= name;
+      await skipDownstream(name, `upstream step "${name}" failed`);
+      return;
+    }
+    outputs.set(name, res.outputs);
+    for (const d of (r.dag.steps.get(name) as DagStep).downstream) {
+      const n = waiting.get(d);
+      if (n === undefined) continue;
+      waiting.set(d, n - 1);
+      if (n - 1 === 0) ready.push(d);
+    }
+  };
+
+  for (;;) {
+    const stopping =
+      (failedStep !== undefined && options.keepGoing !== true) || options.signal?.aborted === true;
+    while (!stopping && running.size < jobs && ready.length > 0) {
+      const name = ready.shift() as string;
+      waiting.delete(name);
+      running.set(
+        name,
+        execute(name).finally(() => running.delete(name)),
+      );
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
+  }
+  const stopReason = options.signal?.aborted
+    ? "the run was cancelled"
+    : `stopped after step "${failedStep ?? "?"}" failed (use --keep-going to continue)`;
+  for (const name of r.dag.order) {
+    if (r.selected.has(name) && !results.has(name)) await finish(skipped(deps, name, stopReason));
+  }
+
+  const steps = r.dag.order.flatMap((n) => results.get(n) ?? []);
+  const status = steps.some((s) => s.status === "failed" || s.status === "skipped") ? "failed" : "succeeded";
+  const counts: Record<string, number> = {};
+  for (const s of steps) counts[s.status] = (counts[s.status] ?? 0) + 1;
+  const firstError = steps.find((s) => s.status === "failed")?.error;
+  const ended = deps.clock.now();
+  await finishRun(deps, {
+    id: runId,
+    actor: deps.actor,
+    status,
+    endedAt: ended,
+    counts,
+    ...(firstError !== undefined && { error: firstError }),
+  });
+  return { runId, pipeline: spec.name, version: r.dag.version, status, steps, durationMs: ended - started };
+}
+
+function skipped(deps: ExecutorDeps, step: string, reason: string): StepResult {
+  return {
+    stepRunId: deps.ids.next(),
+    step,
+    status: "skipped",
+    cacheHit: false,
+    attempts: 0,
+    inputs: [],
+    outputs: [],
+    metrics: {},
+    error: reason,
+    durationMs: 0,
+  };
+}
+
+async function executeStep(
+  deps: ExecutorDeps,
+  r: Resolved,
+  name: string,
+  upstreamOutputs: ReadonlyMap<string, readonly OutputRef[]>,
+  forced: boolean,
+  options: RunOptions,
+): Promise<StepResult> {
+  const step = r.dag.steps.get(name) as DagStep;
+  const spec = step.spec;
+  const stepRunId = deps.ids.next();
+  const startedAt = deps.clock.now();
+  const inputs: { dep: string; id: string }[] = [];
+  for (const d of step.deps) {
+    let id: string | undefined;
+    if (d.kind === "external") id = r.externalIds.get(d.path);
+    else if (d.kind === "dataset") id = r.datasetIds.get(d.ref);
+    else if (d.kind === "output") id = upstreamOutputs.get(d.step)?.find((o) => o.path === d.out)?.id;
+    else id = (await hashPath(join(deps.projectDir, d.path)))?.id;
+    const label = d.kind === "dataset" ? `dataset:${d.ref}` : d.kind === "output" ? d.out : d.path;
+    if (id === undefined)
+      throw new LoopmlError(
+        "INTERNAL",
+        `Input "${label}" of step "${name}" has no content after its producer ran (this is a bug in loopml).`,
+      );
+    inputs.push({ dep: label, id });
+  }
+  const params = r.params.get(name) ?? {};
+  const cacheKey = stepCacheKey(
+    spec,
+    params,
+    inputs.map((i) => i.id),
+  );
+  const base = { stepRunId, step: name, cacheKey, inputs, startedAt };
+
+  if (!forced) {
+    const hit = (await lookupCache(deps.store, [cacheKey])).get(cacheKey);
+    if (hit && (await allAvailable(deps.blobs, hit.outputs))) {
+      for (const o of hit.outputs) await restoreOutput(deps.blobs, join(deps.projectDir, o.path), o);
+      const endedAt = deps.clock.now();
+      return {
+        ...base,
+        status: "cached",
+        cacheHit: true,
+        attempts: 0,
+        outputs: hit.outputs,
+        metrics: hit.metrics,
+        endedAt,
+        durationMs: endedAt - startedAt,
+      };
+    }
+  }
+
+  const maxAttempts = spec.retries + 1;
+  let last: AttemptResult | undefined;
+  let attempt = 0;
+  while (attempt < maxAttempts) {
+    attempt++;
+    if (attempt > 1) {
+      const delayMs = (options.retryBackoffMs ?? DEFAULT_BACKOFF_MS) * 2 ** (attempt - 2);
+      options.onEvent?.({ type: "step-retry", step: name, attempt, delayMs, error: last?.error ?? "" });
+      await delay(delayMs);
+    }
+    options.onEvent?.({ type: "step-start", step: name, attempt });
+    last = await attemptStep(deps, spec, params, r.dag, options);
+    if (last.ok || !last.retryable || options.signal?.aborted) break;
+  }
+  const result = last as AttemptResult;
+  const logBlob = result.log.length > 0 ? (await deps.blobs.put(result.log)).id : undefined;
+  const common = { ...base, cacheHit: false, attempts: attempt, ...(logBlob !== undefined && { logBlob }) };
+  if (!result.ok) {
+    const endedAt = deps.clock.now();
+    return {
+      ...common,
+      status: "failed",
+      outputs: [],
+      metrics: {},
+      error: result.error,
+      endedAt,
+      durationMs: endedAt - startedAt,
+    };
+  }
+  // Outputs are stored only now, after success: a failed attempt's partial files never reach the cache.
+  const stored: OutputRef[] = [];
+  const missing: string[] = [];
+  for (const out of stepOutputs(spec)) {
+    const ref = await storeOutput(deps.blobs, join(deps.projectDir, out), out);
+    if (ref) stored.push(ref);
+    else missing.push(out);
+  }
+  const endedAt = deps.clock.now();
+  if (missing.length > 0)
+    return {
+      ...common,
+      status: "failed",
+      outputs: [],
+      metrics: {},
+      error: `Step "${name}" succeeded but did not write ${missing.map((m) => `"${m}"`).join(", ")} that it declares in outs. Fix the command or the outs list.`,
+      endedAt,
+      durationMs: endedAt - startedAt,
+    };
+  const metrics =
+    spec.metrics !== undefined ? await readMetrics(join(deps.projectDir, spec.metrics), name) : {};
+  if (typeof metrics === "string")
+    return {
+      ...common,
+      status: "failed",
+      outputs: [],
+      metrics: {},
+      error: metrics,
+      endedAt,
+      durationMs: endedAt - startedAt,
+    };
+  return {
+    ...common,
+    status: "succeeded",
+    outputs: stored,
+    metrics,
+    endedAt,
+    durationMs: endedAt - startedAt,
+  };
+}
+
+async function attemptStep(
+  deps: ExecutorDeps,
+  spec: DagStep["spec"],
+  params: Readonly<Record<string, ParamValue>>,
+  dag: Dag,
+  options: RunOptions,
+): Promise<AttemptResult> {
+  // Declared outputs are removed first, so a stale file from an earlier run cannot pass as written.
+  for (const out of stepOutputs(spec)) {
+    const abs = join(deps.projectDir, out);
+    await rm(abs, { recursive: true, force: true });
+    await mkdir(dirname(abs), { recursive: true });
+  }
+  if (spec.fn) return runStepFunction(spec, params, deps.projectDir, options.signal);
+  const command = substituteParams(spec.run ?? "", params, spec.name);
+  if (typeof command !== "string") return command;
+  const r = await runCommand(command, {
+    cwd: deps.projectDir,
+    env: stepEnv(spec, params, dag.pipeline),
+    ...(spec.timeoutMs !== undefined && { timeoutMs: spec.timeoutMs }),
+    ...(options.signal && { signal: options.signal }),
+    ...(options.onOutput && {
+      onOutput: (stream: "stdout" | "stderr", chunk: Buffer) => options.onOutput?.(spec.name, stream, chunk),
+    }),
+  });
+  if (r.spawnError !== undefined)
+    return {
+      ok: false,
+      retryable: false,
+      log: r.log,
+      error: `Step "${spec.name}" could not start /bin/sh: ${r.spawnError}`,
+    };
+  if (r.timedOut)
+    return {
+      ok: false,
+      retryable: true,
+      log: r.log,
+      error: `Step "${spec.name}" timed out after ${(spec.timeoutMs ?? 0) / 1000} s; its whole process tree was killed.${tail(r.stderrTail)}`,
+    };
+  if (r.exitCode === 0) return { ok: true, retryable: false, log: r.log, error: "" };
+  const how =
+    r.exitCode === 127
+      ? `exited with 127 (command not found: check "${command.split(/\s/)[0] ?? ""}")`
+      : r.exitCode !== null
+        ? `exited with ${r.exitCode}`
+        : `was killed by ${r.signal ?? "a signal"}`;
+  return {
+    ok: false,
+    retryable: true,
+    log: r.log,
+    error: `Step "${spec.name}" ${how}.${tail(r.stderrTail || r.stdoutTail)}`,
+  };
+}
+
+function tail(text: string): string {
+  const t = text.trimEnd();
+  if (t === "") return "";
+  const lines = t.split("\n").slice(-15).join("\n");
+  return `\n--- last output ---\n${lines.length > 2000 ? lines.slice(-2000) : lines}`;
+}
+
+async function readMetrics(abs: string, step: string): Promise<Record<string, number> | string> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(abs, "utf8")) as unknown;
+  } catch (e) {
+    return `Step "${step}" wrote a metrics file that is not JSON: ${(e as Error).message}`;
+  }
+  const out: Record<string, number> = {};
+  const walk = (v: unknown, prefix: string): void => {
+    if (typeof v === "number" && Number.isFinite(v)) out[prefix] = v;
+    else if (v !== null && typeof v === "object" && !Array.isArray(v))
+      for (const [k, x] of Object.entries(v)) walk(x, prefix === "" ? k : `${prefix}.${k}`);
+  };
+  walk(value, "");
+  return out;
+}
+
+async function allAvailable(blobs: BlobStore, outs: readonly OutputRef[]): Promise<boolean> {
+  for (const o of outs) if (!(await outputAvailable(blobs, o))) return false;
+  return true;
+}
