@@ -8,3 +8,5 @@ export type { AuditService, AuditQuery } from "./audit/service.ts";
 export type { AuditEvent, AuditEventInput, AuditVerification } from "./audit/types.ts";
 export { createManualClock, createSequentialIds, type Clock, type IdGenerator } from "./_internal/clock.ts";
 export { initProject } from "./deploy/init-project.ts";
+export { createDataService, type DataService } from "./data/service.ts";
+export type * from "./data/types.ts";

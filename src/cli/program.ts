@@ -1,6 +1,7 @@
 // Builds the command tree; each domain registers its verbs from cli/commands/<domain>/.
 import { Command } from "commander";
 import { registerAuditCommands } from "./commands/audit/index.ts";
+import { registerDataCommands } from "./commands/data/index.ts";
 import { registerInfoCommand } from "./commands/project/info.ts";
 import { registerInitCommand } from "./commands/project/init.ts";
 import { registerExperimentCommands } from "./commands/experiments/index.ts";
@@ -23,6 +24,7 @@ export function createProgram(): Command {
   registerInitCommand(program);
   registerInfoCommand(program);
   registerAuditCommands(program);
+  registerDataCommands(program);
   registerExperimentCommands(program);
   registerRunCommands(program);
   registerModelCommands(program);

@@ -207,4 +207,16 @@ describe("data add", () => {
     expect(await readFile(file, "utf8")).toContain("echo hi");
     expect((await data.show(`run@${v.version.id.slice(0, 8)}`)).manifest.files[0]?.mode).toBe(0o755);
   });
+
+  it("refuses a CSV with a broken quote or ragged rows, recording nothing", async () => {
+    await writeFile(join(tmp.path, "q.csv"), 'a,b\n1,"hello\n2,x\n');
+    await expectCode(data.add("q.csv"), "INVALID_ARGUMENT", /q\.csv is not a well-formed CSV/);
+    const rows = ["a,b"];
+    for (let i = 0; i < 30_000; i++) rows.push(`${i},${i}`);
+    rows.push("1,2,3");
+    await writeFile(join(tmp.path, "late.csv"), rows.join("\n"));
+    await expectCode(data.add("late.csv"), "INVALID_ARGUMENT", /late\.csv is not a well-formed CSV/);
+    expect(await data.datasets()).toEqual([]);
+    expect(await ws.audit.list()).toEqual([]);
+  });
 });
