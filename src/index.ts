@@ -10,3 +10,24 @@ export { createManualClock, createSequentialIds, type Clock, type IdGenerator } 
 export { initProject } from "./deploy/init-project.ts";
 export { createDataService, type DataService } from "./data/service.ts";
 export type * from "./data/types.ts";
+export { definePipeline, step, type StepOptions, type StepDefinition } from "./pipeline/define.ts";
+export { parsePipelinesYaml } from "./pipeline/parse.ts";
+export {
+  buildDag,
+  planRun,
+  stepCacheKey,
+  pipelineVersion,
+  type Dag,
+  type PlannedStep,
+} from "./pipeline/plan.ts";
+export {
+  runPipeline,
+  planPipeline,
+  type PipelineRunResult,
+  type StepResult,
+  type RunOptions,
+  type RunEvent,
+} from "./pipeline/executor.ts";
+export { loadPipeline, loadPipelines, pipelineDeps } from "./pipeline/service.ts";
+export { runLineage, traceOutput, type RunLineage, type OutputTrace } from "./pipeline/lineage.ts";
+export type * from "./pipeline/types.ts";

@@ -6,6 +6,7 @@ import { registerInfoCommand } from "./commands/project/info.ts";
 import { registerInitCommand } from "./commands/project/init.ts";
 import { registerExperimentCommands } from "./commands/experiments/index.ts";
 import { registerModelCommands } from "./commands/models/index.ts";
+import { registerPipelineRunCommands } from "./commands/run/index.ts";
 import { registerRunCommands } from "./commands/runs/index.ts";
 
 export const VERSION = "0.1.0";
@@ -26,6 +27,7 @@ export function createProgram(): Command {
   registerAuditCommands(program);
   registerDataCommands(program);
   registerExperimentCommands(program);
+  registerPipelineRunCommands(program);
   registerRunCommands(program);
   registerModelCommands(program);
   return program;

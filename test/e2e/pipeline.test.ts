@@ -1,0 +1,100 @@
+// Pipelines through the CLI: the scaffold's pipeline, dry run, cached re-run, lineage, failures and bad input.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { projectScaffold } from "../../src/deploy/scaffold.ts";
+import { makeTempDir } from "../setup/tmp.ts";
+import { loopml } from "./cli.ts";
+
+let tmp: { path: string; remove(): void };
+beforeEach(() => {
+  tmp = makeTempDir();
+});
+afterEach(() => tmp.remove());
+
+interface DryRun {
+  version: string;
+  steps: { name: string; action: string; key: string | null }[];
+}
+interface RunJson {
+  runId: string;
+  status: string;
+  steps: { step: string; status: string; cacheKey?: string }[];
+}
+
+describe("loopml run", () => {
+  it("runs the scaffold's pipeline, reuses it, shows the plan and the lineage", () => {
+    // The files `loopml init` writes, without paying for another CLI start.
+    const cwd = join(tmp.path, "proj");
+    for (const f of projectScaffold("proj")) {
+      mkdirSync(dirname(join(cwd, f.path)), { recursive: true });
+      writeFileSync(join(cwd, f.path), f.content);
+    }
+    const yaml = readFileSync(join(cwd, "loopml.yaml"), "utf8");
+    writeFileSync(
+      join(cwd, "loopml.yaml"),
+      `${yaml}      count:
+        run: wc -l < build/prepared.csv > build/count.txt
+        deps: [build/prepared.csv]
+        outs: [build/count.txt]
+`,
+    );
+
+    const dry = loopml(["run", "train", "--dry-run", "--json"], { cwd });
+    expect(dry.status).toBe(0);
+    const plan = JSON.parse(dry.stdout) as DryRun;
+    expect(plan.steps.map((s) => [s.name, s.action])).toEqual([
+      ["prepare", "run"],
+      ["count", "run"],
+    ]);
+
+    const first = loopml(["run", "train", "--json"], { cwd });
+    expect(first.status).toBe(0);
+    const run1 = JSON.parse(first.stdout) as RunJson;
+    expect(run1.steps.map((s) => s.status)).toEqual(["succeeded", "succeeded"]);
+    expect(run1.steps[0]?.cacheKey).toBe(plan.steps[0]?.key);
+    expect(readFileSync(join(cwd, "build", "count.txt"), "utf8").trim()).toBe("7");
+
+    const second = loopml(["run", "train"], { cwd });
+    expect(second.status).toBe(0);
+    expect(second.stdout).toMatch(/↺ prepare {2}reused from cache/);
+    expect(second.stdout).toMatch(/0 ran, 2 reused, 0 failed, 0 skipped/);
+
+    const lineage = loopml(["pipeline", "lineage", run1.runId, "--output", "build/count.txt", "--json"], {
+      cwd,
+    });
+    expect(lineage.status).toBe(0);
+    const trace = JSON.parse(lineage.stdout) as { steps: string[]; sources: { dep: string }[] };
+    expect(trace.steps).toEqual(["count", "prepare"]);
+    expect(trace.sources.map((s) => s.dep).sort()).toEqual(["data/sample.csv", "scripts/prepare.js"]);
+  });
+
+  it("exits 1 with the failing step's stderr, and 2 with the line of a mistake in loopml.yaml", () => {
+    writeFileSync(
+      join(tmp.path, "loopml.yaml"),
+      `pipelines:
+  p:
+    stages:
+      boom:
+        run: echo "no model today" >&2; exit 4
+`,
+    );
+    const failed = loopml(["run", "p"], { cwd: tmp.path });
+    expect(failed.status).toBe(1);
+    expect(failed.stdout).toMatch(/✗ boom {2}failed[\s\S]*exited with 4[\s\S]*no model today/);
+
+    writeFileSync(
+      join(tmp.path, "loopml.yaml"),
+      "pipelines:\n  p:\n    stages:\n      a:\n        run: x\n        outz: [y]\n",
+    );
+    const bad = loopml(["run", "p", "--json"], { cwd: tmp.path });
+    expect(bad.status).toBe(2);
+    expect(JSON.parse(bad.stderr)).toMatchObject({ error: { code: "INVALID_ARGUMENT" } });
+    expect(bad.stderr).toContain("loopml.yaml:6 pipelines.p.stages.a.outz: unknown key");
+
+    writeFileSync(join(tmp.path, "loopml.yaml"), "pipelines:\n  p:\n    stages:\n      a:\n        run: x\n");
+    const missing = loopml(["run", "nope"], { cwd: tmp.path });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/No pipeline "nope" in loopml.yaml \(pipelines: p\)/);
+  });
+});
