@@ -12,6 +12,9 @@ type Column = Int32Array | Float64Array;
  * Evidently (scipy.stats.chisquare(observed, expected)). A category absent from the reference gives an infinite
  * statistic and p = 0. With a single category the test is undefined (SciPy returns NaN); we report p = 1, no
  * drift. Drift when p < threshold (0.05).
+ *
+ * @example
+ * chiSquareTest(Int32Array.of(0, 1, 1, 2, -1), Int32Array.of(0, 0, 1, 2)); // -1 is a missing value
  */
 export function chiSquareTest(reference: Column, current: Column, options: TestOptions = {}): DriftResult {
   const c = categoryCounts(reference, current);
@@ -56,6 +59,9 @@ export function chiSquareFromCounts(
  * Two-proportion z-test on the share of the first (smallest) category, as Evidently's "z" test for binary
  * columns. The p-value is 2·P(Z > |z|), computed from the upper tail directly (Evidently writes 2·(1 − Φ(|z|)),
  * which loses digits below 1e-10). Identical constant samples give z = 0, p = 1. Drift when p < threshold (0.05).
+ *
+ * @example
+ * zTest(Int32Array.of(0, 1, 1, 1), Int32Array.of(0, 0, 0, 1)).statistic; // share of code 0: 0.25 vs 0.75
  */
 export function zTest(reference: Column, current: Column, options: TestOptions = {}): DriftResult {
   const threshold = checkThreshold(options.threshold ?? 0.05);
@@ -103,6 +109,9 @@ function searchIncreasing(f: (i: number) => number, target: number, lo: number, 
  * Fisher's exact test on a 2×2 table [[a, b], [c, d]], two-sided, as scipy.stats.fisher_exact: the p-value sums
  * the probabilities of all tables (with the same margins) no more likely than the observed one, within a 1e-14
  * relative tolerance. Statistic: the sample odds ratio a·d/(b·c) (NaN when a margin is zero, then p = 1).
+ *
+ * @example
+ * fisherExact2x2([8, 2, 1, 5]); // { oddsRatio: 20, pValue: 0.0349… }
  */
 export function fisherExact2x2(table: readonly [number, number, number, number]): {
   oddsRatio: number;

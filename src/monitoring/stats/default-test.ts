@@ -101,6 +101,9 @@ function distinctCount(reference: Column, current: Column): { nUnique: number; r
 /**
  * Drift of one column with Evidently's default test (or `test` when given). Missing values are dropped first;
  * the row count that selects the test is the non-missing reference count.
+ *
+ * @example
+ * columnDrift("categorical", refCodes, curCodes); // chi-square or z-test up to 1000 rows, else Jensen–Shannon
  */
 export function columnDrift(
   kind: ColumnKind,
@@ -121,7 +124,12 @@ export interface DatasetDrift {
   readonly drifted: boolean;
 }
 
-/** Dataset drift as Evidently: drifted when the share of drifted columns is ≥ `shareThreshold` (0.5). */
+/**
+ * Dataset drift as Evidently: drifted when the share of drifted columns is ≥ `shareThreshold` (0.5).
+ *
+ * @example
+ * datasetDrift(columns.map((c) => columnDrift(c.kind, c.reference, c.current))).drifted;
+ */
 export function datasetDrift(results: readonly DriftResult[], shareThreshold = 0.5): DatasetDrift {
   if (results.length === 0) {
     throw new LoopmlError("INVALID_ARGUMENT", "Dataset drift needs at least one column result.");

@@ -33,6 +33,9 @@ export function wassersteinSorted(a: Float64Array, b: Float64Array): number {
 /**
  * Wasserstein distance divided by the reference standard deviation (ddof 0, floored at 0.001), Evidently's
  * "wasserstein" test. Drift when the normalised distance ≥ threshold (0.1). No p-value.
+ *
+ * @example
+ * wassersteinTest(reference, current).statistic; // 0.25 = the distributions are a quarter of a std apart
  */
 export function wassersteinTest(
   reference: Float64Array,
@@ -211,7 +214,12 @@ function distanceResult(test: DriftResult["test"], statistic: number, options: T
   return { test, statistic, pValue: null, threshold, drifted: statistic >= threshold };
 }
 
-/** Jensen–Shannon distance on Evidently's buckets (no zero filling). Drift when ≥ threshold (0.1). */
+/**
+ * Jensen–Shannon distance on Evidently's buckets (no zero filling). Drift when ≥ threshold (0.1).
+ *
+ * @example
+ * jensenShannonTest(Int32Array.of(0, 0, 1), Int32Array.of(0, 1, 1)).statistic; // category codes or Float64Array
+ */
 export function jensenShannonTest(
   reference: Column,
   current: Column,
@@ -221,7 +229,12 @@ export function jensenShannonTest(
   return distanceResult("jensenshannon", jensenShannonDistance(s.reference, s.current), options);
 }
 
-/** PSI on Evidently's buckets with empty buckets filled. Drift when ≥ threshold (0.1). */
+/**
+ * PSI on Evidently's buckets with empty buckets filled. Drift when ≥ threshold (0.1).
+ *
+ * @example
+ * psiTest(reference, current, { threshold: 0.2 }).drifted; // the common "significant shift" rule of thumb
+ */
 export function psiTest(reference: Column, current: Column, options: TestOptions = {}): DriftResult {
   const s = shares(reference, current, true);
   return distanceResult("psi", populationStabilityIndex(s.reference, s.current), options);

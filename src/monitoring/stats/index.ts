@@ -25,4 +25,5 @@ export type { MmdOptions } from "./mmd.ts";
 export { chooseDefaultTest, columnDrift, runDriftTest, datasetDrift } from "./default-test.ts";
 export type { ColumnKind, DefaultTestChoice, DatasetDrift } from "./default-test.ts";
 export { cleanSorted, categoryCounts } from "./sample.ts";
+export { sortedFinite } from "./sort.ts";
 export { bellSample, createLcg } from "./rng.ts";

@@ -1,5 +1,5 @@
 // Maximum mean discrepancy with a Gaussian kernel and a seeded permutation p-value.
-import { checkThreshold, cleanSorted } from "./sample.ts";
+import { checkThreshold, cleanSorted, requireSize } from "./sample.ts";
 import { createLcg } from "./rng.ts";
 import type { DriftResult, TestOptions } from "./types.ts";
 
@@ -57,6 +57,9 @@ function mmd2(K: Float64Array, order: Int32Array, m: number): number {
  * sample (median heuristic; 1 if that median is 0). The statistic is MMD² (it can be slightly negative). The
  * p-value is (1 + #{permuted MMD² ≥ observed}) / (1 + permutations). Needs two values per side.
  * Drift when p < threshold (0.05).
+ *
+ * @example
+ * mmdTest(reference, current, { permutations: 500, seed: 7 }).pValue; // reproducible for a given seed
  */
 export function mmdTest(
   reference: Float64Array,
@@ -69,9 +72,8 @@ export function mmdTest(
   const y = thin(cleanSorted(current, "current"), maxSamples);
   const m = x.length;
   const n = y.length;
-  if (m < 2 || n < 2) {
-    return { test: "mmd", statistic: Number.NaN, pValue: 1, threshold, drifted: false };
-  }
+  requireSize(m, 2, "reference", "the MMD test");
+  requireSize(n, 2, "current", "the MMD test");
   const N = m + n;
   const z = new Float64Array(N);
   z.set(x);
