@@ -1,0 +1,85 @@
+// loopml's own prediction protocol: POST /v1/models/{name}[@alias][/versions/{v}]/predict with rows or columns.
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { LoopmlError } from "../../errors.ts";
+import { decodeColumns, decodeRows } from "../decode.ts";
+import type { ServingContext } from "../server.ts";
+import type { Batch, ModelSignature, PredictResult } from "../types.ts";
+
+interface PredictParams {
+  name: string;
+  version?: string;
+}
+
+export function registerLoopmlRoutes(app: FastifyInstance, ctx: ServingContext): void {
+  const handler = async (request: FastifyRequest<{ Params: PredictParams }>) => {
+    const model = ctx.models.resolve(request.params.name, request.params.version);
+    ctx.bind(request, model);
+    const body = request.body as Record<string, unknown> | null;
+    const batch = decodeBody(model.runtime.signature, body, ctx);
+    const result = await ctx.predict(model, batch, "loopml");
+    const header = request.headers["x-request-id"];
+    const response: Record<string, unknown> = {
+      predictions: Array.from(result.predictions),
+      model_version: model.version,
+      request_id: typeof header === "string" && header !== "" ? header : randomUUID(),
+    };
+    if (body?.probabilities === true)
+      response.probabilities = probabilityRows(model.runtime.signature, result);
+    return response;
+  };
+  app.post("/v1/models/:name/predict", handler);
+  app.post("/v1/models/:name/versions/:version/predict", handler);
+
+  app.get("/v1/models", () => ({
+    models: ctx.models
+      .list()
+      .map((m) => ({ name: m.name, version: m.version, aliases: m.aliases, runtime: m.runtime.kind })),
+  }));
+  app.get("/v1/models/:name", (request: FastifyRequest<{ Params: PredictParams }>) => {
+    const m = ctx.models.resolve(request.params.name);
+    return {
+      name: m.name,
+      version: m.version,
+      aliases: m.aliases,
+      runtime: m.runtime.kind,
+      signature: m.runtime.signature,
+    };
+  });
+}
+
+function decodeBody(
+  signature: ModelSignature,
+  body: Record<string, unknown> | null,
+  ctx: ServingContext,
+): Batch {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new LoopmlError(
+      "INVALID_ARGUMENT",
+      'The body must be a JSON object with "instances" (rows) or "inputs" (columns).',
+    );
+  }
+  if (body.instances !== undefined) return decodeRows(signature, body.instances, ctx.limits);
+  if (Array.isArray(body.inputs)) return decodeRows(signature, body.inputs, ctx.limits);
+  if (body.inputs !== undefined) return decodeColumns(signature, body.inputs, ctx.limits);
+  throw new LoopmlError(
+    "INVALID_ARGUMENT",
+    'The body has neither "instances" (a list of rows) nor "inputs" (an object of columns); send one of them.',
+  );
+}
+
+/** Probabilities as one array per row, or an error for models that have none. */
+export function probabilityRows(signature: ModelSignature, result: PredictResult): number[][] {
+  const p = result.probabilities;
+  if (!p) {
+    throw new LoopmlError(
+      "INVALID_ARGUMENT",
+      `This model is a ${signature.task} model and has no class probabilities; drop "probabilities".`,
+    );
+  }
+  const k = signature.nClasses;
+  const rows = p.length / k;
+  const out: number[][] = new Array<number[]>(rows);
+  for (let r = 0; r < rows; r++) out[r] = Array.from(p.subarray(r * k, r * k + k));
+  return out;
+}
