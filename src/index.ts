@@ -31,3 +31,12 @@ export {
 export { loadPipeline, loadPipelines, pipelineDeps } from "./pipeline/service.ts";
 export { runLineage, traceOutput, type RunLineage, type OutputTrace } from "./pipeline/lineage.ts";
 export type * from "./pipeline/types.ts";
+export { createTrackingService, type TrackingService, type CreateRunOptions } from "./tracking/service.ts";
+export type { RunHandle, RunSink } from "./tracking/run-handle.ts";
+export type * from "./tracking/types.ts";
+export { createRegistryService, type RegistryService, type CreateVersionInput } from "./registry/service.ts";
+export { createRegistryEvents, type RegistryEvents, type RegistryEventMap } from "./registry/events.ts";
+export type * from "./registry/types.ts";
+export { createApp, type CreateAppOptions, type AuthOptions } from "./server/app.ts";
+export { startServer } from "./server/listen.ts";
+export { createTokenService, type TokenService, type Principal } from "./server/auth.ts";

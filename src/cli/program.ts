@@ -8,6 +8,7 @@ import { registerExperimentCommands } from "./commands/experiments/index.ts";
 import { registerModelCommands } from "./commands/models/index.ts";
 import { registerPipelineRunCommands } from "./commands/run/index.ts";
 import { registerRunCommands } from "./commands/runs/index.ts";
+import { registerServerCommands } from "./commands/server/index.ts";
 
 export const VERSION = "0.1.0";
 
@@ -30,5 +31,6 @@ export function createProgram(): Command {
   registerPipelineRunCommands(program);
   registerRunCommands(program);
   registerModelCommands(program);
+  registerServerCommands(program);
   return program;
 }

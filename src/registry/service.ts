@@ -199,8 +199,12 @@ export function createRegistryService(deps: RegistryDeps, ctx: RegistryContext =
       );
     }
     for (const [k, v] of Object.entries(input.metrics ?? {})) {
-      if (typeof v !== "number")
-        throw new LoopmlError("INVALID_ARGUMENT", `Metric "${k}" of the version is not a number.`);
+      if (typeof v !== "number" || !Number.isFinite(v)) {
+        throw new LoopmlError(
+          "INVALID_ARGUMENT",
+          `Metric "${k}" of the version must be a finite number, not ${String(v)}.`,
+        );
+      }
     }
     const now = clock.now();
     const row = await store.transaction(async (tx) => {
@@ -223,7 +227,10 @@ export function createRegistryService(deps: RegistryDeps, ctx: RegistryContext =
             .where("run_id", "=", run.id)
             .execute();
           metrics = Object.fromEntries(
-            rows.filter((r) => r.last_is_nan === 0).map((r) => [r.key, Number(r.last_value)]),
+            // JSON cannot hold NaN or ±Infinity, and no gate can compare them: only finite values count.
+            rows
+              .filter((r) => r.last_is_nan === 0 && Number.isFinite(Number(r.last_value)))
+              .map((r) => [r.key, Number(r.last_value)]),
           );
         }
         if (datasets === undefined) {

@@ -1,0 +1,230 @@
+// MLflow 2.x REST compatibility: the requests an MLflow client sends, and the response shapes of MLflow's REST reference.
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-assignment --
+   MLflow responses are deep untyped JSON; asserting their exact shapes is the point of this file. */
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../src/server/app.ts";
+import { openWorkspace, type Workspace } from "../../src/workspace.ts";
+import { makeTempDir } from "../setup/tmp.ts";
+
+const tmp = makeTempDir();
+let ws: Workspace;
+let app: FastifyInstance;
+beforeAll(async () => {
+  ws = await openWorkspace({
+    dir: tmp.path,
+    store: "sqlite:.loopml/loopml.db",
+    artifacts: `file:${join(tmp.path, "objects")}`,
+    actor: "local:test",
+  });
+  app = await createApp({ workspace: ws, auth: { allowAnonymous: true } });
+});
+afterAll(async () => {
+  await app.close();
+  await ws.close();
+  tmp.remove();
+});
+
+type Json = Record<string, any>;
+const BASE = "/api/2.0/mlflow";
+async function post(path: string, body: Json, base = BASE): Promise<{ status: number; body: Json }> {
+  const r = await app.inject({ method: "POST", url: `${base}/${path}`, payload: body });
+  return { status: r.statusCode, body: r.json<Json>() };
+}
+async function get(
+  path: string,
+  query: Record<string, string>,
+  method: "GET" | "DELETE" = "GET",
+): Promise<{ status: number; body: Json }> {
+  const r = await app.inject({ method, url: `${BASE}/${path}?${new URLSearchParams(query).toString()}` });
+  return { status: r.statusCode, body: r.json<Json>() };
+}
+
+describe("MLflow tracking API", () => {
+  let experimentId = "";
+  let runId = "";
+  it("creates and finds experiments", async () => {
+    const created = await post("experiments/create", {
+      name: "mlflow-exp",
+      tags: [{ key: "team", value: "ml" }],
+    });
+    expect(created.status).toBe(200);
+    experimentId = created.body["experiment_id"] as string;
+    expect(typeof experimentId).toBe("string");
+    const byName = await get("experiments/get-by-name", { experiment_name: "mlflow-exp" });
+    expect(byName.body["experiment"]).toMatchObject({
+      experiment_id: experimentId,
+      name: "mlflow-exp",
+      lifecycle_stage: "active",
+      tags: [{ key: "team", value: "ml" }],
+    });
+    expect(typeof byName.body["experiment"]["artifact_location"]).toBe("string");
+    expect((await get("experiments/get", { experiment_id: experimentId })).body["experiment"]["name"]).toBe(
+      "mlflow-exp",
+    );
+    const search = await post("experiments/search", { max_results: 10, filter: "name LIKE 'mlflow%'" });
+    expect(search.body["experiments"].map((e: Json) => e["name"])).toEqual(["mlflow-exp"]);
+    const missing = await get("experiments/get-by-name", { experiment_name: "nope" });
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ error_code: "RESOURCE_DOES_NOT_EXIST" });
+    expect((await post("experiments/create", { name: "mlflow-exp" })).body["error_code"]).toBe(
+      "RESOURCE_ALREADY_EXISTS",
+    );
+  });
+
+  it("creates a run and logs metrics, params, tags and batches", async () => {
+    const created = await post("runs/create", {
+      experiment_id: experimentId,
+      start_time: 1_700_000_000_000,
+      run_name: "mlflow-run",
+      tags: [{ key: "mlflow.user", value: "ana" }],
+    });
+    expect(created.status).toBe(200);
+    const info = created.body["run"]["info"];
+    runId = info["run_id"];
+    expect(info).toMatchObject({
+      run_uuid: runId,
+      experiment_id: experimentId,
+      status: "RUNNING",
+      start_time: 1_700_000_000_000,
+      lifecycle_stage: "active",
+      run_name: "mlflow-run",
+    });
+    expect(info["end_time"]).toBeUndefined();
+    expect(
+      (
+        await post("runs/log-metric", {
+          run_id: runId,
+          key: "loss",
+          value: 0.5,
+          timestamp: 1_700_000_000_100,
+          step: 1,
+        })
+      ).status,
+    ).toBe(200);
+    expect((await post("runs/log-parameter", { run_id: runId, key: "lr", value: "0.1" })).status).toBe(200);
+    expect((await post("runs/set-tag", { run_id: runId, key: "stage", value: "dev" })).status).toBe(200);
+    const batch = await post("runs/log-batch", {
+      run_id: runId,
+      metrics: [
+        { key: "loss", value: 0.25, timestamp: "1700000000200", step: "2" },
+        { key: "weird", value: "NaN", timestamp: 1_700_000_000_200, step: 0 },
+      ],
+      params: [{ key: "depth", value: "6" }],
+      tags: [{ key: "stage", value: "prod" }],
+    });
+    expect(batch.status).toBe(200);
+    expect(batch.body).toEqual({});
+    const conflict = await post("runs/log-parameter", { run_id: runId, key: "lr", value: "0.2" });
+    expect(conflict.status).toBe(409);
+    expect(conflict.body["error_code"]).toBe("RESOURCE_CONFLICT");
+    const bad = await post("runs/log-metric", {
+      run_id: runId,
+      key: "x",
+      value: "high",
+      timestamp: 1,
+      step: 0,
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body["error_code"]).toBe("INVALID_PARAMETER_VALUE");
+  });
+
+  it("returns runs and metric history in MLflow's shapes", async () => {
+    const run = (await get("runs/get", { run_id: runId })).body["run"];
+    expect(run["data"]["params"]).toEqual(
+      expect.arrayContaining([
+        { key: "lr", value: "0.1" },
+        { key: "depth", value: "6" },
+      ]),
+    );
+    expect(run["data"]["tags"]).toEqual(
+      expect.arrayContaining([
+        { key: "stage", value: "prod" },
+        { key: "mlflow.runName", value: "mlflow-run" },
+      ]),
+    );
+    expect(run["data"]["metrics"]).toEqual(
+      expect.arrayContaining([
+        { key: "loss", value: 0.25, timestamp: 1_700_000_000_200, step: 2 },
+        { key: "weird", value: "NaN", timestamp: 1_700_000_000_200, step: 0 },
+      ]),
+    );
+    const history = await get("metrics/get-history", { run_id: runId, metric_key: "loss" });
+    expect(history.body["metrics"]).toEqual([
+      { key: "loss", value: 0.5, timestamp: 1_700_000_000_100, step: 1 },
+      { key: "loss", value: 0.25, timestamp: 1_700_000_000_200, step: 2 },
+    ]);
+    const search = await post("runs/search", {
+      experiment_ids: [experimentId],
+      filter: "metrics.loss < 0.3 and params.depth = '6'",
+      order_by: ["metrics.loss ASC"],
+      max_results: 10,
+    });
+    expect(search.body["runs"].map((r: Json) => r["info"]["run_id"])).toEqual([runId]);
+    const none = await post("runs/search", { experiment_ids: [experimentId], filter: "tags.stage = 'dev'" });
+    expect(none.body["runs"] ?? []).toEqual([]);
+    const updated = await post("runs/update", {
+      run_id: runId,
+      status: "FINISHED",
+      end_time: 1_700_000_001_000,
+    });
+    expect(updated.body["run_info"]).toMatchObject({ status: "FINISHED", end_time: 1_700_000_001_000 });
+    const ajax = await app.inject({ method: "GET", url: `/ajax-api/2.0/mlflow/runs/get?run_id=${runId}` });
+    expect(ajax.json<Json>()["run"]["info"]["status"]).toBe("FINISHED");
+    expect((await post("runs/delete", { run_id: runId })).status).toBe(200);
+    expect((await post("runs/search", { experiment_ids: [experimentId] })).body["runs"] ?? []).toEqual([]);
+  });
+});
+
+describe("MLflow model registry API", () => {
+  it("creates registered models and versions, and sets, reads and deletes aliases", async () => {
+    const created = await post("registered-models/create", {
+      name: "mlflow-model",
+      description: "d",
+      tags: [{ key: "k", value: "v" }],
+    });
+    expect(created.body["registered_model"]).toMatchObject({
+      name: "mlflow-model",
+      description: "d",
+      tags: [{ key: "k", value: "v" }],
+      latest_versions: [],
+      aliases: [],
+    });
+    const v = await post("model-versions/create", {
+      name: "mlflow-model",
+      source: "s3://bucket/model",
+      run_id: "",
+    });
+    expect(v.body["model_version"]).toMatchObject({
+      name: "mlflow-model",
+      version: "1",
+      source: "s3://bucket/model",
+      status: "READY",
+      current_stage: "None",
+      aliases: [],
+    });
+    expect(
+      (await post("registered-models/alias", { name: "mlflow-model", alias: "champion", version: "1" }))
+        .status,
+    ).toBe(200);
+    const byAlias = await get("registered-models/alias", { name: "mlflow-model", alias: "champion" });
+    expect(byAlias.body["model_version"]).toMatchObject({ version: "1", aliases: ["champion"] });
+    const model = await get("registered-models/get", { name: "mlflow-model" });
+    expect(model.body["registered_model"]["aliases"]).toEqual([{ alias: "champion", version: "1" }]);
+    expect(model.body["registered_model"]["latest_versions"][0]["version"]).toBe("1");
+    expect(
+      (await get("model-versions/get", { name: "mlflow-model", version: "1" })).body["model_version"][
+        "source"
+      ],
+    ).toBe("s3://bucket/model");
+    const search = await get("registered-models/search", { filter: "name = 'mlflow-model'" });
+    expect(search.body["registered_models"].map((m: Json) => m["name"])).toEqual(["mlflow-model"]);
+    expect(
+      (await get("registered-models/alias", { name: "mlflow-model", alias: "champion" }, "DELETE")).status,
+    ).toBe(200);
+    const gone = await get("registered-models/alias", { name: "mlflow-model", alias: "champion" });
+    expect(gone.status).toBe(404);
+    expect(gone.body["error_code"]).toBe("RESOURCE_DOES_NOT_EXIST");
+  });
+});
