@@ -89,13 +89,18 @@ export function binColumn(values: Float64Array, bounds: BinBounds, out: Uint8Arr
   }
 }
 
-/** Bins every feature column with the given bounds (from training, for validation data too). */
+/**
+ * Bins every feature column with the given bounds (from training, for validation data too); `shared`
+ * puts the bytes on a SharedArrayBuffer for worker threads.
+ */
 export function binMatrix(
   columns: readonly Float64Array[],
   bounds: readonly BinBounds[],
   nRows: number,
+  shared = false,
 ): BinnedMatrix {
-  const bins = new Uint8Array(columns.length * nRows);
+  const size = columns.length * nRows;
+  const bins = new Uint8Array(shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
   columns.forEach((values, f) =>
     binColumn(values, bounds[f] as BinBounds, bins.subarray(f * nRows, (f + 1) * nRows)),
   );

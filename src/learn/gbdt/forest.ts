@@ -4,9 +4,6 @@ import { MISSING_BIN, type BinBounds, type BinnedMatrix } from "./binning.ts";
 import type { GrownTree } from "./grow-tree.ts";
 import type { FlatForest } from "./types.ts";
 
-/** Rows copied into a row-major block before walking the trees, so that node tests read nearby memory. */
-const BLOCK_ROWS = 512;
-
 export class ForestBuilder {
   private readonly feature: number[] = [];
   private readonly threshold: number[] = [];
@@ -54,48 +51,6 @@ export class ForestBuilder {
       gain: Float64Array.from(this.gain.slice(0, end)),
       roots: Int32Array.from(this.roots.slice(0, nTrees)),
     };
-  }
-}
-
-/**
- * Adds the forest's output to raw[r * nOutputs + (tree % nOutputs)] for every row. `columns` holds one
- * Float64Array per model feature (NaN = missing).
- */
-export function predictRaw(
-  forest: FlatForest,
-  columns: readonly Float64Array[],
-  nRows: number,
-  nOutputs: number,
-  raw: Float64Array,
-): void {
-  const nFeatures = columns.length;
-  const block = new Float64Array(BLOCK_ROWS * nFeatures);
-  const { feature, threshold, left, right, defaultLeft, value, roots } = forest;
-  const nTrees = roots.length;
-  for (let start = 0; start < nRows; start += BLOCK_ROWS) {
-    const size = Math.min(BLOCK_ROWS, nRows - start);
-    for (let f = 0; f < nFeatures; f++) {
-      const col = columns[f] as Float64Array;
-      for (let i = 0; i < size; i++) block[i * nFeatures + f] = col[start + i] as number;
-    }
-    for (let t = 0; t < nTrees; t++) {
-      const root = roots[t] as number;
-      const out = t % nOutputs;
-      for (let i = 0; i < size; i++) {
-        const o = i * nFeatures;
-        let node = root;
-        let f = feature[node] as number;
-        while (f >= 0) {
-          const v = block[o + f] as number;
-          if (v <= (threshold[node] as number)) node = left[node] as number;
-          else if (v !== v && defaultLeft[node] === 1) node = left[node] as number;
-          else node = right[node] as number;
-          f = feature[node] as number;
-        }
-        const k = (start + i) * nOutputs + out;
-        raw[k] = (raw[k] as number) + (value[node] as number);
-      }
-    }
   }
 }
 

@@ -1,6 +1,6 @@
 // Grows one regression tree on binned data from gradient/hessian histograms (XGBoost "hist" style).
 import { MISSING_BIN } from "./binning.ts";
-import { buildHistogram, SLOT_STRIDE, type GrowWorkspace } from "./histogram.ts";
+import { buildHistogram, SLOT_STRIDE, takeHist, type GrowWorkspace } from "./histogram.ts";
 
 const MISSING_SLOT = MISSING_BIN * 2;
 const MIN_GAIN = 1e-10;
@@ -196,10 +196,6 @@ function childHistograms(
   }
   if (needSmall) small.hist = smallHist;
   else ws.histPool.push(smallHist);
-}
-
-function takeHist(ws: GrowWorkspace): Float64Array {
-  return ws.histPool.pop() ?? new Float64Array(ws.binned.nFeatures * SLOT_STRIDE);
 }
 
 function findBestSplit(

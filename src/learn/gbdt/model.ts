@@ -1,7 +1,9 @@
 // A trained GBDT: batch prediction over Frames, feature importance, and versioned JSON serialization.
 import { LoopmlError } from "../../errors.ts";
 import { getColumn, type Frame } from "../frame.ts";
-import { decodeForest, encodeForest, predictRaw } from "./forest.ts";
+import { decodeForest, encodeForest } from "./forest.ts";
+import { predictKernel } from "./kernels.ts";
+import { defaultThreads, getThreadPool, toShared, type Job } from "./thread-pool.ts";
 import { createObjective } from "./objectives.ts";
 import type {
   FeatureSpec,
@@ -30,9 +32,16 @@ export interface GbdtModelState {
   readonly params: ResolvedParams;
   readonly features: readonly FeatureSpec[];
   readonly forest: FlatForest;
+  /** Threads for prediction; the machine's cores (at most 8) by default. */
+  readonly nThreads?: number;
 }
 
+/** Batches smaller than this many rows are predicted on the calling thread alone. */
+const PARALLEL_MIN_ROWS = 20_000;
+
 export class GbdtModel {
+  private sharedForest: FlatForest | null = null;
+
   constructor(private readonly state: GbdtModelState) {}
 
   get objective(): Objective {
@@ -56,10 +65,58 @@ export class GbdtModel {
   predictRaw(frame: Frame): Float64Array {
     const { nOutputs, baseScore, forest, features } = this.state;
     const columns = featureColumns(frame, features, "predict");
-    const raw = new Float64Array(frame.nRows * nOutputs);
+    const n = frame.nRows;
+    const threads = Math.min(this.state.nThreads ?? defaultThreads(), Math.floor(n / PARALLEL_MIN_ROWS));
+    const raw = new Float64Array(
+      threads > 1 ? new SharedArrayBuffer(8 * n * nOutputs) : new ArrayBuffer(8 * n * nOutputs),
+    );
     for (let i = 0; i < raw.length; i++) raw[i] = baseScore[i % nOutputs] as number;
-    predictRaw(forest, columns, frame.nRows, nOutputs, raw);
-    return raw;
+    if (threads <= 1) {
+      const f = forest;
+      predictKernel(
+        f.feature,
+        f.threshold,
+        f.left,
+        f.right,
+        f.defaultLeft,
+        f.value,
+        f.roots,
+        columns,
+        nOutputs,
+        raw,
+        0,
+        n,
+      );
+      return raw;
+    }
+    // Workers read the forest and the feature columns from shared memory; rows are split in equal ranges.
+    this.sharedForest ??= shareForest(forest);
+    const f = this.sharedForest;
+    const sharedColumns = columns.map((c) => toShared(c));
+    const jobs: Job[] = [];
+    for (let p = 0; p < threads; p++) {
+      const from = Math.floor((p * n) / threads);
+      const to = Math.floor(((p + 1) * n) / threads);
+      jobs.push({
+        kind: "predict",
+        args: [
+          f.feature,
+          f.threshold,
+          f.left,
+          f.right,
+          f.defaultLeft,
+          f.value,
+          f.roots,
+          sharedColumns,
+          nOutputs,
+          raw,
+          from,
+          to,
+        ],
+      });
+    }
+    getThreadPool(threads).runAll(jobs);
+    return new Float64Array(raw);
   }
 
   /**
@@ -143,7 +200,7 @@ export class GbdtModel {
  * @example
  * const again = loadModel(JSON.parse(JSON.stringify(model)));
  */
-export function loadModel(json: unknown): GbdtModel {
+export function loadModel(json: unknown, options: { readonly nThreads?: number } = {}): GbdtModel {
   const doc = (typeof json === "string" ? JSON.parse(json) : json) as Partial<GbdtModelJson> | null;
   if (!doc || typeof doc !== "object" || doc.format !== "loopml-gbdt") {
     throw new LoopmlError("INVALID_ARGUMENT", 'Not a loopml GBDT model (format should be "loopml-gbdt").');
@@ -178,7 +235,22 @@ export function loadModel(json: unknown): GbdtModel {
     params: doc.params,
     features: doc.features,
     forest,
+    ...(options.nThreads === undefined ? {} : { nThreads: options.nThreads }),
   });
+}
+
+function shareForest(f: FlatForest): FlatForest {
+  return {
+    feature: toShared(f.feature),
+    threshold: toShared(f.threshold),
+    thresholdBin: f.thresholdBin,
+    left: toShared(f.left),
+    right: toShared(f.right),
+    defaultLeft: toShared(f.defaultLeft),
+    value: toShared(f.value),
+    gain: f.gain,
+    roots: toShared(f.roots),
+  };
 }
 
 /**

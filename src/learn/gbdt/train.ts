@@ -8,7 +8,11 @@ import { growTree, type GrownTree, type TreeSettings } from "./grow-tree.ts";
 import { createWorkspace } from "./histogram.ts";
 import { featureColumns, GbdtModel } from "./model.ts";
 import { createObjective } from "./objectives.ts";
+import { defaultThreads, getThreadPool } from "./thread-pool.ts";
 import type { FeatureSpec, GbdtParams, Objective, ResolvedParams } from "./types.ts";
+
+/** Training data smaller than this many cells is binned and grown on one thread: workers would not pay off. */
+const PARALLEL_MIN_FIT_CELLS = 1_000_000;
 
 export interface FitOptions {
   /** Validation frame for early stopping (same feature columns and label as the training frame). */
@@ -32,15 +36,17 @@ export interface GbdtTrainer {
  */
 export function gbdt(params: GbdtParams): GbdtTrainer {
   const resolved = resolveParams(params);
+  const threads = params.nThreads ?? defaultThreads();
   return {
     params: resolved,
-    fit: (frame, label, options = {}) => fit(resolved, params.nClasses, frame, label, options),
+    fit: (frame, label, options = {}) => fit(resolved, params.nClasses, threads, frame, label, options),
   };
 }
 
 function fit(
   params: ResolvedParams,
   nClassesParam: number | undefined,
+  nThreads: number,
   frame: Frame,
   label: string,
   options: FitOptions,
@@ -52,7 +58,8 @@ function fit(
   const n = frame.nRows;
   const rng = createRng(params.seed);
   const bounds = columns.map((values) => computeBounds(values, params.maxBins, rng));
-  const binned = binMatrix(columns, bounds, n);
+  const pool = nThreads > 1 && n * columns.length >= PARALLEL_MIN_FIT_CELLS ? getThreadPool(nThreads) : null;
+  const binned = binMatrix(columns, bounds, n, pool !== null);
   const nBins = Uint16Array.from(bounds, (b) => b.length);
 
   const objective = createObjective(params.objective, nClasses, params.huberDelta);
@@ -70,7 +77,7 @@ function fit(
     valid = { binned: binMatrix(vcols, bounds, options.valid.nRows), y: vy, raw: vraw };
   }
 
-  const ws = createWorkspace(binned, nBins);
+  const ws = createWorkspace(binned, nBins, pool);
   const settings: TreeSettings = { ...params };
   const forest = new ForestBuilder();
   const allFeatures = Int32Array.from(specs, (_, f) => f);
@@ -113,6 +120,7 @@ function fit(
     params,
     features: specs,
     forest: forest.build((bestRound + 1) * K),
+    nThreads,
   });
 }
 
@@ -308,6 +316,9 @@ function resolveParams(p: GbdtParams): ResolvedParams {
   if (!(r.huberDelta > 0)) throw bad("huberDelta", r.huberDelta, "use a number > 0");
   if (!Number.isInteger(r.earlyStoppingRounds) || r.earlyStoppingRounds < 1) {
     throw bad("earlyStoppingRounds", r.earlyStoppingRounds, "use an integer >= 1");
+  }
+  if (p.nThreads !== undefined && (!Number.isInteger(p.nThreads) || p.nThreads < 1 || p.nThreads > 64)) {
+    throw bad("nThreads", p.nThreads, "use an integer from 1 to 64");
   }
   if (p.nClasses !== undefined && (!Number.isInteger(p.nClasses) || p.nClasses < 2)) {
     throw bad("nClasses", p.nClasses, "use an integer >= 2");

@@ -35,6 +35,11 @@ export interface GbdtParams {
   readonly earlyStoppingRounds?: number;
   /** Seed for row and feature sampling; 0 by default. */
   readonly seed?: number;
+  /**
+   * Threads for histogram building and prediction (worker threads on shared memory); the machine's cores
+   * (at most 8) by default. Results are bit-identical whatever the count; small data always uses one.
+   */
+  readonly nThreads?: number;
 }
 
 export interface ResolvedParams {

@@ -1,0 +1,131 @@
+// Worker threads for the hot loops: jobs share memory (SharedArrayBuffer) and run synchronously via Atomics.
+import { availableParallelism } from "node:os";
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
+import { LoopmlError } from "../../errors.ts";
+import { histogramKernel, predictKernel } from "./kernels.ts";
+
+export type Job =
+  | { readonly kind: "histogram"; readonly args: Parameters<typeof histogramKernel> }
+  | { readonly kind: "predict"; readonly args: Parameters<typeof predictKernel> };
+
+const IDLE = 0;
+const PENDING = 1;
+const EXIT = 2;
+const FAILED = 3;
+
+// Workers wait on their control slot, take the job from their port, run the kernel and flip the slot back.
+const WORKER_SOURCE = `
+const { workerData, receiveMessageOnPort } = require("node:worker_threads");
+const histogramKernel = ${histogramKernel.toString()};
+const predictKernel = ${predictKernel.toString()};
+const { control, slot, port } = workerData;
+for (;;) {
+  Atomics.wait(control, slot, ${IDLE});
+  if (Atomics.load(control, slot) === ${EXIT}) break;
+  let message = receiveMessageOnPort(port);
+  while (!message) {
+    Atomics.wait(control, slot, ${PENDING}, 1);
+    message = receiveMessageOnPort(port);
+  }
+  let state = ${IDLE};
+  try {
+    const job = message.message;
+    if (job.kind === "histogram") histogramKernel(...job.args);
+    else predictKernel(...job.args);
+  } catch (e) {
+    state = ${FAILED};
+  }
+  Atomics.store(control, slot, state);
+  Atomics.notify(control, slot);
+}
+`;
+
+/** A fixed set of helper threads; the calling thread always runs the first job itself. */
+export interface ThreadPool {
+  /** Threads that work on a batch, the calling thread included. */
+  readonly size: number;
+  /** Runs jobs[0] on the calling thread and the others on workers; returns when all are done. */
+  runAll(jobs: readonly Job[]): void;
+}
+
+let shared: { pool: ThreadPool; size: number } | null = null;
+
+/** Thread count used when the caller does not choose one: the machine's cores, at most 8. */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(8, availableParallelism()));
+}
+
+/**
+ * The process-wide pool with `threads` threads (created on first use, grown when asked for more). Its
+ * workers are unref'd: they never keep the process alive.
+ */
+export function getThreadPool(threads: number): ThreadPool {
+  if (!shared || shared.size < threads) shared = { pool: createThreadPool(threads), size: threads };
+  const pool = shared.pool;
+  return threads === pool.size ? pool : { size: threads, runAll: (jobs) => pool.runAll(jobs) };
+}
+
+function createThreadPool(threads: number): ThreadPool {
+  const nWorkers = Math.max(0, threads - 1);
+  const control = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, nWorkers)));
+  const ports: MessagePort[] = [];
+  for (let slot = 0; slot < nWorkers; slot++) {
+    const { port1, port2 } = new MessageChannel();
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { control, slot, port: port2 },
+      transferList: [port2],
+    });
+    worker.unref();
+    port1.unref();
+    ports.push(port1);
+  }
+  return {
+    size: nWorkers + 1,
+    runAll(jobs) {
+      if (jobs.length - 1 > nWorkers) {
+        throw new LoopmlError(
+          "INTERNAL",
+          `Thread pool of ${nWorkers + 1} got ${jobs.length} jobs (this is a bug in loopml).`,
+        );
+      }
+      for (let w = 1; w < jobs.length; w++) {
+        (ports[w - 1] as MessagePort).postMessage(jobs[w]);
+        Atomics.store(control, w - 1, PENDING);
+        Atomics.notify(control, w - 1);
+      }
+      let error: Error | null = null;
+      try {
+        runJob(jobs[0] as Job);
+      } catch (e) {
+        error = e instanceof Error ? e : new Error(String(e));
+      }
+      let failed = false;
+      for (let w = 1; w < jobs.length; w++) {
+        while (Atomics.load(control, w - 1) === PENDING) Atomics.wait(control, w - 1, PENDING, 1000);
+        if (Atomics.load(control, w - 1) === FAILED) {
+          failed = true;
+          Atomics.store(control, w - 1, IDLE);
+        }
+      }
+      if (error) throw error;
+      if (failed) throw new LoopmlError("INTERNAL", "A GBDT worker thread failed (this is a bug in loopml).");
+    },
+  };
+}
+
+function runJob(job: Job): void {
+  if (job.kind === "histogram") histogramKernel(...job.args);
+  else predictKernel(...job.args);
+}
+
+/** A Float64Array on shared memory with the same contents, so that worker threads can read it. */
+export function toShared<T extends Float64Array | Float32Array | Int32Array | Uint32Array | Uint8Array>(
+  a: T,
+): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const Ctor = a.constructor as new (buffer: SharedArrayBuffer) => T;
+  const out = new Ctor(new SharedArrayBuffer(a.byteLength));
+  out.set(a);
+  return out;
+}
