@@ -2,8 +2,11 @@
 import { Command } from "commander";
 import { registerAuditCommands } from "./commands/audit/index.ts";
 import { registerDataCommands } from "./commands/data/index.ts";
+import { registerDriftCommand } from "./commands/drift/index.ts";
 import { registerInfoCommand } from "./commands/project/info.ts";
 import { registerInitCommand } from "./commands/project/init.ts";
+import { registerPredictCommand } from "./commands/predict/index.ts";
+import { registerServeCommand } from "./commands/serve/index.ts";
 import { registerExperimentCommands } from "./commands/experiments/index.ts";
 import { registerModelCommands } from "./commands/models/index.ts";
 import { registerPipelineRunCommands } from "./commands/run/index.ts";
@@ -26,7 +29,10 @@ export function createProgram(): Command {
   registerInitCommand(program);
   registerInfoCommand(program);
   registerAuditCommands(program);
+  registerServeCommand(program);
+  registerPredictCommand(program);
   registerDataCommands(program);
+  registerDriftCommand(program);
   registerExperimentCommands(program);
   registerPipelineRunCommands(program);
   registerRunCommands(program);
