@@ -39,7 +39,8 @@ typecheck: $(NPM_STAMP)
 
 test: install
 	$(MAKE) lint typecheck
-	npx vitest run
+	@mkdir -p test-results
+	npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
 
 bench: install
 	@if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
