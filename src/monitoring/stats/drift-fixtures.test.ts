@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { fisherExact2x2 } from "./categorical.ts";
 import { runDriftTest } from "./default-test.ts";
+import { kolmogorovSf, smirnovSf } from "./kolmogorov.ts";
 import { bellSample } from "./rng.ts";
 import type { DriftTestName } from "./types.ts";
 
@@ -25,6 +26,7 @@ const fixtures = JSON.parse(
 ) as {
   scipy: string;
   cases: Case[];
+  kolmogorov: [number, number, Encoded, Encoded][];
 };
 
 const decode = (x: Encoded): number | null =>
@@ -75,4 +77,19 @@ describe(`drift statistics match SciPy ${fixtures.scipy}`, () => {
     if (c.test === "mmd") return; // permutation p-value: see mmd tests
     expectClose(result.pValue, decode(c.expected.pValue), "p-value");
   });
+});
+
+describe("Kolmogorov distributions match scipy.stats.kstwo.sf and scipy.special.smirnov", () => {
+  const rows = fixtures.kolmogorov.map(([n, x, sf, smirnov]) => ({ n, x, sf, smirnov }));
+  it.each(rows)("n = $n, x = $x", ({ n, x, sf, smirnov }) => {
+    expectClose(kolmogorovSf(n, x), decode(sf), "kstwo.sf");
+    expectClose(smirnovSf(n, x), decode(smirnov), "smirnov");
+  });
+});
+
+it("generates the same samples as make_fixtures.py's bell() (first values pinned from Python)", () => {
+  // Exact dyadic arithmetic: these are bit-for-bit the values Python printed for bell(11, 3, 0.0, 1.0).
+  expect(Array.from(bellSample(11, 3, 0, 1))).toEqual([
+    -1.0569889466278255, 0.36468470515683293, -0.6244173641316593,
+  ]);
 });

@@ -77,9 +77,8 @@ export function categoryCounts(
 
 function countValues(values: Int32Array | Float64Array, what: string): Map<number, number> {
   const counts = new Map<number, number>();
+  let max = -1;
   if (values instanceof Int32Array) {
-    // Dense codes are the common case: count into an array, then fold into the map.
-    let max = -1;
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
       if (v < -1) {
@@ -87,6 +86,9 @@ function countValues(values: Int32Array | Float64Array, what: string): Map<numbe
       }
       if (v > max) max = v;
     }
+  }
+  // Dense codes (the dictionary-encoded case) count into an array; sparse large codes go through the map.
+  if (values instanceof Int32Array && max <= 4 * values.length + 1024) {
     const dense = new Float64Array(max + 1);
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
@@ -96,9 +98,10 @@ function countValues(values: Int32Array | Float64Array, what: string): Map<numbe
       if (n > 0) counts.set(code, n);
     });
   } else {
+    const codes = values instanceof Int32Array;
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
-      if (Number.isFinite(v)) counts.set(v, (counts.get(v) ?? 0) + 1);
+      if (codes ? v >= 0 : Number.isFinite(v)) counts.set(v, (counts.get(v) ?? 0) + 1);
     }
   }
   if (counts.size === 0) {
