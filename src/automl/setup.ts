@@ -171,9 +171,7 @@ function presentRows(column: Column, nRows: number): Uint32Array {
   const out: number[] = [];
   for (let i = 0; i < nRows; i++) {
     const missing =
-      column.kind === "numeric"
-        ? !Number.isFinite(column.values[i])
-        : (column.codes[i] as number) < 0;
+      column.kind === "numeric" ? !Number.isFinite(column.values[i]) : (column.codes[i] as number) < 0;
     if (!missing) out.push(i);
   }
   return Uint32Array.from(out);

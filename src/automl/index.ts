@@ -1,0 +1,20 @@
+// Public surface of AutoML: the library call, problem setup, the servable model and the leaderboard.
+export { automl, MIN_BUDGET_SECONDS, type AutomlOptions, type AutomlResult } from "./automl.ts";
+export { setupProblem, makeSplits } from "./setup.ts";
+export { AutomlModel, loadAutomlModel, type AutomlModelJson, type AutomlMember } from "./model.ts";
+export { formatLeaderboard, formatProblem } from "./leaderboard.ts";
+export { METRIC_NAMES, defaultMetric } from "./metric.ts";
+export { LEARNERS, SPACES } from "./space.ts";
+export type {
+  DroppedColumn,
+  LeaderboardEntry,
+  LearnerName,
+  LearnerParams,
+  MetricName,
+  Problem,
+  ProblemOptions,
+  ProgressState,
+  Task,
+  TrialRecord,
+  ValidationPlan,
+} from "./types.ts";
