@@ -23,7 +23,8 @@ import {
   populationStabilityIndex,
   wassersteinNormSorted,
 } from "../../src/monitoring/stats/distance.ts";
-import { ksSorted } from "../../src/monitoring/stats/ks.ts";
+import { ksFromStatistic } from "../../src/monitoring/stats/ks.ts";
+import { sweepSorted } from "../../src/monitoring/stats/sweep.ts";
 import { bellSample, createLcg } from "../../src/monitoring/stats/rng.ts";
 import { cleanSorted } from "../../src/monitoring/stats/sample.ts";
 
@@ -101,9 +102,11 @@ function runLoopml(dir: string): SideResult {
     const ref = cleanSorted(rawRef, "reference");
     const cur = cleanSorted(rawCur, "current");
     const t1 = performance.now();
-    const ks = ksSorted(ref, cur);
+    // One merge pass gives both the KS statistic and the Wasserstein distance.
+    const sweep = sweepSorted(ref, cur);
+    const ks = ksFromStatistic(Math.max(sweep.dPlus, sweep.dMinus), ref.length, cur.length);
     const t2 = performance.now();
-    const w = wassersteinNormSorted(ref, cur).statistic;
+    const w = wassersteinNormSorted(ref, cur, { distance: sweep.wasserstein }).statistic;
     const t3 = performance.now();
     const shares = binnedSharesSorted(ref, cur, true);
     const psi = populationStabilityIndex(shares.reference, shares.current);

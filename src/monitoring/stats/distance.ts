@@ -1,33 +1,11 @@
 // Distribution distances for drift (Wasserstein, Jensen–Shannon, PSI, KL, Hellinger) with Evidently's binning.
-import {
-  categoryCounts,
-  checkThreshold,
-  cleanSorted,
-  CompensatedSum,
-  countDistinctSorted,
-  meanStd,
-} from "./sample.ts";
+import { categoryCounts, checkThreshold, cleanSorted, countDistinctSorted, meanStd } from "./sample.ts";
+import { sweepSorted } from "./sweep.ts";
 import type { DriftResult, TestOptions } from "./types.ts";
 
 /** W₁ = ∫ |F_a − F_b| dx between two sorted samples, by one merge pass (scipy.stats.wasserstein_distance). */
 export function wassersteinSorted(a: Float64Array, b: Float64Array): number {
-  const na = a.length;
-  const nb = b.length;
-  let i = 0;
-  let j = 0;
-  const sum = new CompensatedSum();
-  let prev = Math.min(a[0]!, b[0]!);
-  while (i < na || j < nb) {
-    const va = i < na ? a[i]! : Number.POSITIVE_INFINITY;
-    const vb = j < nb ? b[j]! : Number.POSITIVE_INFINITY;
-    const v = va <= vb ? va : vb;
-    // Area of the step between the previous pooled value and this one, at the CDFs reached so far.
-    if (v > prev) sum.add(Math.abs(i / na - j / nb) * (v - prev));
-    prev = v;
-    if (va <= vb) i++;
-    else j++;
-  }
-  return sum.value;
+  return sweepSorted(a, b).wasserstein;
 }
 
 /**
@@ -48,11 +26,12 @@ export function wassersteinTest(
 export function wassersteinNormSorted(
   ref: Float64Array,
   cur: Float64Array,
-  options: TestOptions = {},
+  options: TestOptions & { readonly distance?: number } = {},
 ): DriftResult {
   const threshold = checkThreshold(options.threshold ?? 0.1);
   const norm = Math.max(meanStd(ref).std, 0.001);
-  const statistic = wassersteinSorted(ref, cur) / norm;
+  // A caller that already swept both samples (for KS) passes the raw distance instead of sweeping again.
+  const statistic = (options.distance ?? wassersteinSorted(ref, cur)) / norm;
   return { test: "wasserstein", statistic, pValue: null, threshold, drifted: statistic >= threshold };
 }
 

@@ -1,6 +1,8 @@
 // Drift statistics: pure functions on typed arrays, checked against SciPy and Evidently.
 export type { CategoricalColumn, DriftResult, DriftTestName, NumericColumn, TestOptions } from "./types.ts";
-export { ksTest, ksSorted, ksStatisticSorted } from "./ks.ts";
+export { ksTest, ksSorted, ksStatisticSorted, ksFromStatistic } from "./ks.ts";
+export { sweepSorted } from "./sweep.ts";
+export type { SweepResult } from "./sweep.ts";
 export type { KsOutcome } from "./ks.ts";
 export { chiSquareTest, chiSquareFromCounts, zTest, fisherExact2x2, fisherExactTest } from "./categorical.ts";
 export {

@@ -1,5 +1,6 @@
 // Two-sample Kolmogorov–Smirnov test with SciPy's ks_2samp(method="auto") p-values: exact, then asymptotic.
 import { kolmogorovSf } from "./kolmogorov.ts";
+import { sweepSorted } from "./sweep.ts";
 import { checkThreshold, cleanSorted } from "./sample.ts";
 import type { DriftResult, TestOptions } from "./types.ts";
 
@@ -8,24 +9,8 @@ const MAX_EXACT_N = 10000;
 
 /** D = sup |F_ref − F_cur| over the pooled sample, by one merge pass over both sorted samples. */
 export function ksStatisticSorted(a: Float64Array, b: Float64Array): number {
-  const n1 = a.length;
-  const n2 = b.length;
-  let i = 0;
-  let j = 0;
-  let maxDiff = 0;
-  let minDiff = 0;
-  while (i < n1 || j < n2) {
-    const va = i < n1 ? a[i]! : Number.POSITIVE_INFINITY;
-    const vb = j < n2 ? b[j]! : Number.POSITIVE_INFINITY;
-    const v = va < vb ? va : vb;
-    // Both CDFs are right-continuous: step over every copy of v before comparing.
-    while (i < n1 && a[i]! <= v) i++;
-    while (j < n2 && b[j]! <= v) j++;
-    const diff = i / n1 - j / n2;
-    if (diff > maxDiff) maxDiff = diff;
-    if (diff < minDiff) minDiff = diff;
-  }
-  return Math.min(-minDiff, 1) > maxDiff ? Math.min(-minDiff, 1) : maxDiff;
+  const { dPlus, dMinus } = sweepSorted(a, b);
+  return dMinus > dPlus ? dMinus : dPlus;
 }
 
 function gcd(a: number, b: number): number {
@@ -90,9 +75,11 @@ export interface KsOutcome {
 
 /** KS statistic and p-value on already cleaned, sorted samples (the shared fast path for monitoring jobs). */
 export function ksSorted(a: Float64Array, b: Float64Array): KsOutcome {
-  const n1 = a.length;
-  const n2 = b.length;
-  let d = ksStatisticSorted(a, b);
+  return ksFromStatistic(ksStatisticSorted(a, b), a.length, b.length);
+}
+
+/** KS p-value for a statistic D observed between samples of sizes n1 and n2 (e.g. from sweepSorted). */
+export function ksFromStatistic(d: number, n1: number, n2: number): KsOutcome {
   if (Math.max(n1, n2) <= MAX_EXACT_N) {
     const g = gcd(n1, n2);
     const lcm = (n1 / g) * n2;
