@@ -3,7 +3,7 @@ import { CommanderError } from "commander";
 import { createProgram } from "./program.ts";
 import { exitCodeFor, reportError } from "./output.ts";
 
-const program = createProgram();
+const program = await createProgram(process.argv);
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

@@ -1,21 +1,37 @@
-// Builds the command tree; each domain registers its verbs from cli/commands/<domain>/.
+// Builds the command tree. Only the module of the command being run is loaded, so that `loopml data status`
+// never pays for the HTTP server, the learners or the AWS SDK; --help and unknown commands load them all.
+import type { Command as CommandType } from "commander";
 import { Command } from "commander";
-import { registerAuditCommands } from "./commands/audit/index.ts";
-import { registerDataCommands } from "./commands/data/index.ts";
-import { registerDriftCommand } from "./commands/drift/index.ts";
-import { registerInfoCommand } from "./commands/project/info.ts";
-import { registerInitCommand } from "./commands/project/init.ts";
-import { registerPredictCommand } from "./commands/predict/index.ts";
-import { registerServeCommand } from "./commands/serve/index.ts";
-import { registerExperimentCommands } from "./commands/experiments/index.ts";
-import { registerModelCommands } from "./commands/models/index.ts";
-import { registerPipelineRunCommands } from "./commands/run/index.ts";
-import { registerRunCommands } from "./commands/runs/index.ts";
-import { registerServerCommands } from "./commands/server/index.ts";
 
 export const VERSION = "0.1.0";
 
-export function createProgram(): Command {
+type Register = (program: CommandType) => void;
+
+/** Top-level command name → the module that registers it (some modules register two names). */
+const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
+  init: async () => (await import("./commands/project/init.ts")).registerInitCommand,
+  info: async () => (await import("./commands/project/info.ts")).registerInfoCommand,
+  audit: async () => (await import("./commands/audit/index.ts")).registerAuditCommands,
+  data: async () => (await import("./commands/data/index.ts")).registerDataCommands,
+  drift: async () => (await import("./commands/drift/index.ts")).registerDriftCommand,
+  experiments: async () => (await import("./commands/experiments/index.ts")).registerExperimentCommands,
+  runs: async () => (await import("./commands/runs/index.ts")).registerRunCommands,
+  models: async () => (await import("./commands/models/index.ts")).registerModelCommands,
+  run: async () => (await import("./commands/run/index.ts")).registerPipelineRunCommands,
+  pipeline: async () => (await import("./commands/run/index.ts")).registerPipelineRunCommands,
+  server: async () => (await import("./commands/server/index.ts")).registerServerCommands,
+  serve: async () => (await import("./commands/serve/index.ts")).registerServeCommand,
+  predict: async () => (await import("./commands/predict/index.ts")).registerPredictCommand,
+  automl: async () => (await import("./commands/automl/index.ts")).registerAutomlCommand,
+};
+
+/** Global options that take a value, so that the scan below does not mistake the value for a command. */
+const VALUE_OPTIONS = new Set(["-C", "--dir", "--store", "--artifacts"]);
+
+/**
+ * @param argv process.argv
+ */
+export async function createProgram(argv: readonly string[]): Promise<CommandType> {
   const program = new Command("loopml")
     .description(
       "The MLOps loop in one tool: version data, train, track, register, serve, monitor, retrain, audit.",
@@ -26,17 +42,29 @@ export function createProgram(): Command {
     .option("--artifacts <uri>", "blob store: file:PATH or s3://BUCKET/PREFIX (env LOOPML_ARTIFACTS)")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  registerInitCommand(program);
-  registerInfoCommand(program);
-  registerAuditCommands(program);
-  registerServeCommand(program);
-  registerPredictCommand(program);
-  registerDataCommands(program);
-  registerDriftCommand(program);
-  registerExperimentCommands(program);
-  registerPipelineRunCommands(program);
-  registerRunCommands(program);
-  registerModelCommands(program);
-  registerServerCommands(program);
+  const args = argv.slice(2);
+  const name = commandName(args);
+  const versionOnly = name === undefined && (args.includes("-V") || args.includes("--version"));
+  const loaders = versionOnly
+    ? []
+    : name !== undefined && COMMANDS[name]
+      ? [COMMANDS[name]]
+      : Object.values(COMMANDS);
+  const registered = new Set<Register>();
+  for (const load of loaders) {
+    const register = await load();
+    if (registered.has(register)) continue;
+    registered.add(register);
+    register(program);
+  }
   return program;
+}
+
+function commandName(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? "";
+    if (VALUE_OPTIONS.has(a)) i++;
+    else if (!a.startsWith("-")) return a;
+  }
+  return undefined;
 }
