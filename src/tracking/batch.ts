@@ -1,7 +1,7 @@
 // Writes one log batch (metrics, params, tags) in the caller's transaction: multi-row inserts and summary upserts.
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { LoopmlError } from "../errors.ts";
-import type { Database } from "../store/types.ts";
+import type { Database, Dialect } from "../store/types.ts";
 import type { KeyValue, MetricInput } from "./types.ts";
 
 /** Rows per INSERT statement: 6 columns × 500 stays far below SQLite's and PostgreSQL's bind-variable limits. */
@@ -78,6 +78,7 @@ export async function writeTags(
 /** Appends the points and folds them into the per-key summaries, reading each touched summary once. */
 export async function writeMetrics(
   tx: Kysely<Database>,
+  dialect: Dialect,
   runId: string,
   metrics: readonly MetricInput[],
   now: number,
@@ -101,7 +102,7 @@ export async function writeMetrics(
     if (s) foldPoint(s, row);
     else fold.set(m.key, summaryOf(row));
   }
-  for (const part of chunks(rows, ROWS_PER_INSERT)) await tx.insertInto("run_metrics").values(part).execute();
+  await insertPoints(tx, dialect, runId, rows);
 
   const keys = [...fold.keys()];
   for (const part of chunks(keys, ROWS_PER_INSERT)) {
@@ -134,6 +135,43 @@ export async function writeMetrics(
       )
       .execute();
   }
+}
+
+/**
+ * The series insert is the hot path (millions of points): one statement with the points as one
+ * parameter — JSON unpacked by SQLite's json_each, arrays by PostgreSQL's unnest — instead of
+ * thousands of bound values that each batch would have to compile and prepare anew.
+ */
+async function insertPoints(
+  tx: Kysely<Database>,
+  dialect: Dialect,
+  runId: string,
+  rows: readonly Database["run_metrics"][],
+): Promise<void> {
+  if (dialect === "postgres") {
+    await sql`insert into run_metrics (run_id, key, step, timestamp, value, is_nan)
+      select ${runId}, k, s, t, v, n from unnest(${rows.map((r) => r.key)}::text[], ${rows.map((r) => r.step)}::float8[],
+        ${rows.map((r) => r.timestamp)}::float8[], ${rows.map((r) => r.value)}::float8[], ${rows.map((r) => r.is_nan)}::int[]) as x(k, s, t, v, n)`.execute(
+      tx,
+    );
+    return;
+  }
+  // JSON cannot carry ±Infinity: those rare points take the ordinary insert.
+  const finite: (string | number)[][] = [];
+  const infinite: Database["run_metrics"][] = [];
+  for (const r of rows) {
+    if (Number.isFinite(r.value)) finite.push([r.key, r.step, r.timestamp, r.value, r.is_nan]);
+    else infinite.push(r);
+  }
+  if (finite.length > 0) {
+    await sql`insert into run_metrics (run_id, key, step, timestamp, value, is_nan)
+      select ${runId}, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'),
+        json_extract(j.value, '$[3]'), json_extract(j.value, '$[4]') from json_each(${JSON.stringify(finite)}) as j`.execute(
+      tx,
+    );
+  }
+  for (const part of chunks(infinite, ROWS_PER_INSERT))
+    await tx.insertInto("run_metrics").values(part).execute();
 }
 
 function normalise(row: Database["run_metric_summaries"]): Summary {

@@ -261,7 +261,7 @@ export function createTrackingService(deps: TrackingDeps, options: { actor?: str
       }
       const newParams = await writeParams(tx, runId, params);
       await writeTags(tx, runId, tags);
-      await writeMetrics(tx, runId, metrics, now);
+      await writeMetrics(tx, store.dialect, runId, metrics, now);
       await audit.append(tx, {
         actor,
         action: "run.log-batch",

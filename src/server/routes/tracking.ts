@@ -3,16 +3,12 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Run } from "../../tracking/types.ts";
 import type { RouteContext } from "../app.ts";
-import { int64, jsonNumber, keyValues, metricValue, parse } from "../validate.ts";
+import { int64, jsonNumber, keyValues, parse, parseMetricPoints } from "../validate.ts";
 
 const runStatus = z.enum(["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]);
 
-export const logBatchBody = z.object({
-  metrics: z
-    .array(
-      z.object({ key: z.string(), value: metricValue, step: int64.optional(), timestamp: int64.optional() }),
-    )
-    .optional(),
+const logBatchBody = z.object({
+  metrics: z.unknown().optional(),
   params: keyValues.optional(),
   tags: keyValues.optional(),
 });
@@ -124,7 +120,7 @@ export function registerTrackingRoutes(api: FastifyInstance, ctx: RouteContext):
     { config: { role: "editor", summary: "log metrics, params and tags in one transaction" } },
     async (req) => {
       const b = parse(logBatchBody, req.body);
-      await ctx.tracking(req).logBatch(req.params.id, b);
+      await ctx.tracking(req).logBatch(req.params.id, { ...b, metrics: parseMetricPoints(b.metrics) });
       return {};
     },
   );
