@@ -7,10 +7,11 @@ import type { Workspace } from "../workspace.ts";
 import { ingestFiles, type StatCacheEntry } from "./ingest.ts";
 import { blobsOf, buildManifest, encodeManifest, locationOf, sameContent } from "./manifest.ts";
 import { ensureGitignored, writePointer } from "./pointer.ts";
+import { gcRunning } from "./gc.ts";
 import { isTabular, profileTables } from "./profile.ts";
 import {
   GC_RUNNING_KEY,
-  GC_STARTED_KEY,
+  GC_FINISHED_KEY,
   assertDatasetName,
   findDataset,
   readMeta,
@@ -30,6 +31,8 @@ export interface AddOptions {
   /** Dataset name; defaults to the file's base name without extension, or the folder's name. */
   readonly name?: string;
   readonly message?: string;
+  /** Versions this data was derived from (NAME@SEQ), kept in the audit event as lineage. */
+  readonly sources?: readonly string[];
   /** Called with (bytes done, bytes total) while reading. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -95,6 +98,7 @@ export async function addData(ctx: DataInternals, input: string, opts: AddOption
     prefix,
     store: true,
     packBelow: data.kind === "folder" ? PACK_BELOW : 0,
+    register: (blobs) => ws.store.transaction((tx) => touchBlobs(tx, blobs, Date.now())),
     onBytes: (n) => {
       done += n;
       opts.onProgress?.(done, total);
@@ -172,6 +176,7 @@ export async function addData(ctx: DataInternals, input: string, opts: AddOption
         size: manifest.size,
         files: manifest.files.length,
         bytesStored: ingest.bytesStored,
+        ...(opts.sources !== undefined && { sources: opts.sources }),
         ...(profileId !== null && { profile: profileId }),
       },
     });
@@ -191,9 +196,9 @@ function counts(i: { filesRead: number; bytesRead: number; bytesStored: number }
 }
 
 /**
- * gc deletes unreferenced chunks. If one ran since this add started, a chunk the add found already
- * stored (and so did not write) may have been deleted: check they all still exist. gc cannot start
- * meanwhile, because this runs in the write transaction that gc's start must also take.
+ * gc deletes unreferenced chunks. If one ran while this add did, a chunk the add found already
+ * stored (and so did not write) may have been deleted: check they all still exist. No gc can start
+ * meanwhile: this is the write transaction that gc's lock must also take.
  */
 async function assertNoConcurrentGc(
   ctx: DataInternals,
@@ -201,11 +206,11 @@ async function assertNoConcurrentGc(
   startedMs: number,
   manifest: Manifest,
 ): Promise<void> {
-  if ((await readMeta(tx, GC_RUNNING_KEY)) !== undefined) {
+  if (gcRunning(await readMeta(tx, GC_RUNNING_KEY), Date.now())) {
     throw new LoopmlError("CONFLICT", "loopml data gc is running: add again when it has finished.");
   }
-  const lastGc = Number((await readMeta(tx, GC_STARTED_KEY)) ?? 0);
-  if (lastGc < startedMs) return;
+  const lastGcFinished = Number((await readMeta(tx, GC_FINISHED_KEY)) ?? 0);
+  if (lastGcFinished < startedMs) return;
   for (const id of blobsOf(manifest)) {
     if (!(await ctx.ws.blobs.has(id))) {
       throw new LoopmlError(

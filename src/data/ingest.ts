@@ -32,6 +32,11 @@ export interface IngestOptions {
   /** Pack files smaller than this together (folders); 0 disables packing. */
   readonly packBelow: number;
   readonly onBytes?: (n: number) => void;
+  /**
+   * Called with the blobs of each file (or pack) once written, before any version refers to them,
+   * so that gc can collect them if the add then fails.
+   */
+  readonly register?: (blobs: ReadonlyMap<string, { kind: string; size: number }>) => Promise<void>;
   readonly cutter?: Cutter;
 }
 
@@ -128,6 +133,7 @@ export async function ingestFiles(files: readonly WalkedFile[], opts: IngestOpti
       if (info.created) stored.bytes += bytes.length;
     } else id = (await sha256(bytes)).toString("hex");
     blobs.set(id, { kind: "pack", size: bytes.length });
+    await opts.register?.(new Map([[id, { kind: "pack", size: bytes.length }]]));
     for (const p of pendingPack) {
       const location = { pack: id, offset: p.offset };
       entries.push({ ...p.entry, location });
@@ -158,7 +164,15 @@ export async function ingestFiles(files: readonly WalkedFile[], opts: IngestOpti
       small.push(f);
       continue;
     }
-    const r = await ingestLarge(f, path, hit, opts, cutter, blobs, stored);
+    const fileBlobs = new Map<string, { kind: string; size: number }>();
+    let r;
+    try {
+      r = await ingestLarge(f, path, hit, opts, cutter, fileBlobs, stored);
+    } finally {
+      // also when the file failed: what it already stored is then garbage that gc must see
+      if (opts.store && fileBlobs.size > 0) await opts.register?.(fileBlobs);
+    }
+    for (const [id, b] of fileBlobs) blobs.set(id, b);
     bytesRead += r.entry.size;
     filesRead++;
     entries.push(r.entry);

@@ -33,6 +33,7 @@ export async function writePointer(
     path: ds.path,
     size: v.size,
     files: v.fileCount,
+    ...(v.profileId !== null && { profile: v.profileId }),
   };
   const path = pointerPath(projectDir, ds);
   await writeFileAtomic(path, `${JSON.stringify(pointer, null, 2)}\n`);

@@ -223,7 +223,7 @@ export async function touchBlobs(
 }
 
 export const GC_RUNNING_KEY = "data.gc.running";
-export const GC_STARTED_KEY = "data.gc.last_started_ms";
+export const GC_FINISHED_KEY = "data.gc.last_finished_ms";
 
 export async function readMeta(db: Kysely<Database>, key: string): Promise<string | undefined> {
   const row = await db.selectFrom("meta").select("value").where("key", "=", key).executeTakeFirst();

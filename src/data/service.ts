@@ -3,6 +3,9 @@ import type { Workspace } from "../workspace.ts";
 import { addData, type AddOptions, type AddResult, type DataInternals } from "./add.ts";
 import { checkoutData, statusOf, type CheckoutOptions, type CheckoutResult } from "./checkout.ts";
 import { diffVersions } from "./diff.ts";
+import { gcData, type GcOptions, type GcResult } from "./gc.ts";
+import { queryData, type QueryOptions, type QueryResult } from "./query.ts";
+import { pullData, pushData, type TransferOptions, type TransferResult } from "./remote.ts";
 import { decodeManifest } from "./manifest.ts";
 import { listDatasets, listVersions, parseRef, requireDataset, resolveVersion } from "./repo.ts";
 import type { DataStatus, Dataset, DatasetVersion, Manifest, VersionDiff, VersionProfile } from "./types.ts";
@@ -35,6 +38,14 @@ export interface DataService {
   /** Makes the files on disk exactly the version's (the latest when no version is named). */
   checkout(ref: string, opts?: CheckoutOptions): Promise<CheckoutResult>;
   diff(from: string, to: string): Promise<VersionDiff>;
+  /** Copies the versions' missing chunks to another blob store (file:… or s3://…). */
+  push(remote: string, opts?: TransferOptions): Promise<TransferResult>;
+  /** Fetches missing chunks of known versions and of versions named by pointer files. */
+  pull(remote: string, opts?: TransferOptions): Promise<TransferResult>;
+  /** Deletes chunks that no version references. */
+  gc(opts?: GcOptions): Promise<GcResult>;
+  /** SQL over versions' tables; a dataset's name is its table. */
+  query(sql: string, opts?: QueryOptions): Promise<QueryResult>;
   readManifest(this: void, id: string): Promise<Manifest>;
   readProfile(this: void, id: string | null): Promise<VersionProfile | undefined>;
 }
@@ -93,6 +104,10 @@ export function createDataService(ws: Workspace): DataService {
         { label: `${b.dataset.name}@${b.version.seq}`, manifest: b.manifest, profile: b.profile },
       );
     },
+    push: (remote, opts) => pushData(internals, remote, opts),
+    pull: (remote, opts) => pullData(internals, remote, opts),
+    gc: (opts) => gcData(internals, opts),
+    query: (sql, opts) => queryData(internals, sql, opts),
     readManifest: internals.readManifest,
     readProfile: internals.readProfile,
   };

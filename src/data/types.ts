@@ -143,4 +143,6 @@ export interface PointerFile {
   readonly path: string;
   readonly size: number;
   readonly files: number;
+  /** The version's column profile blob, so a pull can bring it along. */
+  readonly profile?: string;
 }

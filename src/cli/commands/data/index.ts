@@ -1,4 +1,4 @@
-// loopml data add | status | checkout | versions | show | diff
+// loopml data add | status | checkout | versions | show | diff (push, pull, gc, query in maintenance.ts)
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { createDataService } from "../../../data/service.ts";
@@ -13,6 +13,7 @@ import {
   formatVersions,
   lazyProgress,
 } from "./format.ts";
+import { registerDataMaintenanceCommands } from "./maintenance.ts";
 
 interface JsonOpt {
   json?: boolean;
@@ -128,4 +129,6 @@ export function registerDataCommands(program: Command): void {
       const diff = await withWorkspace(cmd, (ws) => createDataService(ws).diff(from, to));
       emit(opts.json === true, diff, () => formatDiff(diff));
     });
+
+  registerDataMaintenanceCommands(data);
 }
