@@ -5,6 +5,8 @@ import type { Batch, ColumnSpec, ModelSignature } from "./types.ts";
 export interface DecodeLimits {
   /** Most rows one request may carry; more is answered 413. */
   readonly maxRows: number;
+  /** Added to row numbers in error messages, for chunks of a larger file. */
+  readonly rowOffset?: number;
 }
 
 export const DEFAULT_LIMITS: DecodeLimits = { maxRows: 10_000 };
@@ -33,6 +35,7 @@ class BatchWriter {
   readonly values: Float64Array;
   readonly strings: ((string | null)[] | null)[];
   private readonly width: number;
+  private readonly rowOffset: number;
 
   constructor(
     private readonly signature: ModelSignature,
@@ -44,6 +47,7 @@ class BatchWriter {
     }
     if (nRows > limits.maxRows) throw batchTooLarge(nRows, limits.maxRows);
     this.width = signature.inputs.length;
+    this.rowOffset = limits.rowOffset ?? 0;
     this.values = new Float64Array(nRows * this.width);
     this.strings = signature.inputs.map((c) =>
       c.type === "string" ? new Array<string | null>(nRows).fill(null) : null,
@@ -60,30 +64,46 @@ class BatchWriter {
           return;
         }
         if (cell !== cell) return this.missing(spec, row, at);
-        throw cellError(spec, row, `${cell} is not finite`, "send a finite number, or null for missing");
+        throw cellError(
+          spec,
+          row + this.rowOffset,
+          `${cell} is not finite`,
+          "send a finite number, or null for missing",
+        );
       }
       if (cell === null || cell === undefined) return this.missing(spec, row, at);
       if (typeof cell === "boolean") {
         this.values[at] = cell ? 1 : 0;
         return;
       }
-      throw cellError(spec, row, `${describe(cell)} is not a number`, "send a number, or null for missing");
+      throw cellError(
+        spec,
+        row + this.rowOffset,
+        `${describe(cell)} is not a number`,
+        "send a number, or null for missing",
+      );
     }
     this.values[at] = NaN;
     const column = this.strings[col] as (string | null)[];
     if (typeof cell === "string") column[row] = cell;
     else if (typeof cell === "number" || typeof cell === "boolean") column[row] = String(cell);
     else if (cell === null || cell === undefined) {
-      if (!spec.nullable) throw cellError(spec, row, "the value is missing", "send a string");
+      if (!spec.nullable)
+        throw cellError(spec, row + this.rowOffset, "the value is missing", "send a string");
     } else
-      throw cellError(spec, row, `${describe(cell)} is not a string`, "send a string, or null for missing");
+      throw cellError(
+        spec,
+        row + this.rowOffset,
+        `${describe(cell)} is not a string`,
+        "send a string, or null for missing",
+      );
   }
 
   private missing(spec: ColumnSpec, row: number, at: number): void {
     if (!spec.nullable) {
       throw cellError(
         spec,
-        row,
+        row + this.rowOffset,
         "the value is missing (null or NaN)",
         "this model does not accept missing values; send a number",
       );
