@@ -1,7 +1,6 @@
 // Tests for categorical and few-valued columns: chi-square, two-proportion z-test, Fisher's exact test.
 import { LoopmlError } from "../../errors.ts";
-import { categoryCounts } from "./sample.ts";
-import { checkThreshold } from "./sample.ts";
+import { categoryCounts, checkThreshold } from "./sample.ts";
 import { chi2Sf, hypergeomPmf, normSf } from "./special.ts";
 import type { DriftResult, TestOptions } from "./types.ts";
 

@@ -85,22 +85,33 @@ export function runDriftTest(
   }
 }
 
+/**
+ * Non-missing reference rows, and the distinct values over both samples counted up to 6: the default choice
+ * only asks whether there are ≤ 2, 3–5 or more, so a million-row column never fills a large set.
+ */
 function distinctCount(reference: Column, current: Column): { nUnique: number; referenceRows: number } {
   const seen = new Set<number>();
   let referenceRows = 0;
   const missing = (v: number, codes: boolean): boolean => (codes ? v < 0 : !Number.isFinite(v));
-  for (const v of reference) {
-    if (missing(v, reference instanceof Int32Array)) continue;
+  const refCodes = reference instanceof Int32Array;
+  for (let i = 0; i < reference.length; i++) {
+    const v = reference[i]!;
+    if (missing(v, refCodes)) continue;
     referenceRows++;
-    seen.add(v);
+    if (seen.size <= 5) seen.add(v);
   }
-  for (const v of current) if (!missing(v, current instanceof Int32Array)) seen.add(v);
+  const curCodes = current instanceof Int32Array;
+  for (let i = 0; i < current.length && seen.size <= 5; i++) {
+    const v = current[i]!;
+    if (!missing(v, curCodes)) seen.add(v);
+  }
   return { nUnique: seen.size, referenceRows };
 }
 
 /**
  * Drift of one column with Evidently's default test (or `test` when given). Missing values are dropped first;
- * the row count that selects the test is the non-missing reference count.
+ * the row count that selects the test is the non-missing reference count. A numeric column with more than
+ * 5 distinct values is "numeric" for the choice; `nUnique` is only resolved that far.
  *
  * @example
  * columnDrift("categorical", refCodes, curCodes); // chi-square or z-test up to 1000 rows, else Jensen–Shannon
