@@ -30,20 +30,8 @@ const MAX_RETRIES = 20;
  * pipelines.get("train")?.steps.map((s) => s.name);
  */
 export function parsePipelinesYaml(text: string, file = "loopml.yaml"): Map<string, PipelineSpec> {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0];
-    throw new LoopmlError(
-      "INVALID_ARGUMENT",
-      `${file} is not valid YAML: ${first?.message ?? "parse error"}`,
-    );
-  }
-  const root: unknown = doc.toJS();
-  const where = (path: Path): string => locate(doc, lineCounter, file, path);
+  const { root, where } = readYaml(text, file);
   const out = new Map<string, PipelineSpec>();
-  if (root === null || root === undefined) return out;
-  if (!isRecord(root)) throw new LoopmlError("INVALID_ARGUMENT", `${file}: the document must be a mapping.`);
   const section = root["pipelines"];
   if (section === undefined || section === null) return out;
   const p = new Parser(where);
@@ -52,6 +40,21 @@ export function parsePipelinesYaml(text: string, file = "loopml.yaml"): Map<stri
     out.set(name, p.pipeline(name, def, ["pipelines", name]));
   }
   return out;
+}
+
+/** A YAML document as a JS record, and a function naming the file:line of any key path in it. */
+export function readYaml(
+  text: string,
+  file: string,
+): { root: Record<string, unknown>; where: (path: readonly (string | number)[]) => string } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  const first = doc.errors[0];
+  if (first) throw new LoopmlError("INVALID_ARGUMENT", `${file} is not valid YAML: ${first.message}`);
+  const root: unknown = doc.toJS();
+  if (root !== null && root !== undefined && !isRecord(root))
+    throw new LoopmlError("INVALID_ARGUMENT", `${file}: the document must be a mapping.`);
+  return { root: root ?? {}, where: (path) => locate(doc, lineCounter, file, path) };
 }
 
 /** Parses one pipeline definition that is already a JS value (no line numbers in errors). */
