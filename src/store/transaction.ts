@@ -2,7 +2,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { sql, type Kysely } from "kysely";
 import type { Database } from "./schema.ts";
-import { appliedMigrations } from "./migrate.ts";
 
 /**
  * Runs fn in one transaction, retrying PostgreSQL serialization failures, so both backends give
@@ -46,8 +45,4 @@ const MAX_ATTEMPTS = 12;
 function isRetryable(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
   return code === "40001" || code === "40P01";
-}
-
-export async function schemaVersionOf(db: Kysely<Database>): Promise<number> {
-  return (await appliedMigrations(db)).length;
 }

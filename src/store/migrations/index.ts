@@ -1,15 +1,14 @@
 // The ordered list of schema migrations, shared by every SQL backend. Append only: never edit a released one.
 import type { Kysely } from "kysely";
-import type { Migration, MigrationProvider } from "kysely/migration";
 import * as foundation from "./0001-foundation.ts";
 import * as data from "./0002-data.ts";
 import * as tracking from "./0003-tracking.ts";
 import * as registry from "./0004-registry.ts";
 import * as pipelines from "./0005-pipelines.ts";
 
-type Up = (db: Kysely<unknown>) => Promise<void>;
+export type Up = (db: Kysely<unknown>) => Promise<void>;
 
-const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Up]> = [
+export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Up]> = [
   ["0001-foundation", foundation.up],
   ["0002-data", data.up],
   ["0003-tracking", tracking.up],
@@ -18,8 +17,3 @@ const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Up]> = [
 ];
 
 export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map(([name]) => name);
-
-export const migrationProvider: MigrationProvider = {
-  getMigrations: () =>
-    Promise.resolve(Object.fromEntries(MIGRATIONS.map(([name, up]): [string, Migration] => [name, { up }]))),
-};

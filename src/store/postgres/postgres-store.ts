@@ -2,10 +2,10 @@
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { LoopmlError } from "../../errors.ts";
-import { migrateToLatest } from "../migrate.ts";
+import { migrateToLatest, schemaVersionOf } from "../migrate.ts";
 import { redactUrl } from "../redact.ts";
 import type { Database, MetadataStore } from "../types.ts";
-import { createTransactionRunner, schemaVersionOf } from "../transaction.ts";
+import { createTransactionRunner } from "../transaction.ts";
 
 export interface PostgresStoreOptions {
   /** postgres://user:password@host:port/database */
@@ -42,7 +42,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
-    await migrateToLatest(db, location);
+    await migrateToLatest(db, "postgres", location);
   } catch (e) {
     await db.destroy();
     throw e;

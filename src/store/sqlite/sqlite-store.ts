@@ -4,9 +4,9 @@ import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
 import { LoopmlError } from "../../errors.ts";
-import { migrateToLatest } from "../migrate.ts";
+import { migrateToLatest, schemaVersionOf } from "../migrate.ts";
 import type { Database, MetadataStore } from "../types.ts";
-import { createTransactionRunner, schemaVersionOf } from "../transaction.ts";
+import { createTransactionRunner } from "../transaction.ts";
 
 export interface SqliteStoreOptions {
   /** A file path, or ":memory:". */
@@ -38,7 +38,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Me
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: handle }) });
   try {
-    await migrateToLatest(db, location);
+    await migrateToLatest(db, "sqlite", location);
   } catch (e) {
     await db.destroy();
     throw e;
