@@ -40,3 +40,20 @@ export type * from "./registry/types.ts";
 export { createApp, type CreateAppOptions, type AuthOptions } from "./server/app.ts";
 export { startServer } from "./server/listen.ts";
 export { createTokenService, type TokenService, type Principal } from "./server/auth.ts";
+export {
+  automl,
+  setupProblem,
+  AutomlModel,
+  loadAutomlModel,
+  formatLeaderboard,
+  formatProblem,
+  type AutomlOptions,
+  type AutomlResult,
+  type AutomlModelJson,
+  type LeaderboardEntry,
+  type TrialRecord as AutomlTrial,
+  type ProgressState as AutomlProgress,
+  type Task as AutomlTask,
+  type MetricName as AutomlMetric,
+  type LearnerName as AutomlLearner,
+} from "./automl/index.ts";

@@ -6,6 +6,7 @@ import type { Task } from "./types.ts";
 const MIN_ROWS_FOR_ID = 20;
 /** Below this many rows a perfect predictor may be luck, not a leak. */
 const MIN_ROWS_FOR_LEAK = 30;
+const ID_NAME = /(^|[^a-z])(id|key|index|uuid|row)([^a-z]|$)|Id$|ID$/i;
 
 export interface ColumnVerdict {
   readonly allMissing: boolean;
@@ -25,16 +26,12 @@ export function screenColumn(column: Column, rows: Uint32Array, y: Float64Array,
   const key = column.kind === "numeric" ? column.values : column.codes;
   let present = 0;
   let allIntegers = true;
-  let min = Infinity;
-  let max = -Infinity;
   for (let i = 0; i < n; i++) {
     const v = key[rows[i] as number] as number;
     if (column.kind === "numeric" ? Number.isNaN(v) : v < 0) continue;
     present++;
     counts.set(v, (counts.get(v) ?? 0) + 1);
     if (!Number.isInteger(v)) allIntegers = false;
-    if (v < min) min = v;
-    if (v > max) max = v;
   }
   if (present === 0) return { allMissing: true, dropReason: "every value is missing" };
   if (counts.size === 1) {
@@ -47,8 +44,8 @@ export function screenColumn(column: Column, rows: Uint32Array, y: Float64Array,
     if (column.kind === "categorical") {
       return { allMissing: false, dropReason: "id-like: a distinct text value on every row" };
     }
-    // A distinct integer per row packed in a narrow range is a row number, not a measurement.
-    if (allIntegers && max - min + 1 <= 2 * n) {
+    // A distinct integer per row, counting along the file or named like a key, is a row number, not a measurement.
+    if (allIntegers && (ID_NAME.test(column.name) || monotonic(column.values))) {
       return { allMissing: false, dropReason: "id-like: a distinct integer on every row (a row number)" };
     }
   }
@@ -60,6 +57,21 @@ export function screenColumn(column: Column, rows: Uint32Array, y: Float64Array,
     if (leak) return { allMissing: false, dropReason: leak };
   }
   return { allMissing: false, dropReason: null };
+}
+
+function monotonic(values: Float64Array): boolean {
+  let up = true;
+  let down = true;
+  let prev = NaN;
+  for (const v of values) {
+    if (Number.isNaN(v)) continue;
+    if (!Number.isNaN(prev)) {
+      if (v <= prev) up = false;
+      if (v >= prev) down = false;
+    }
+    prev = v;
+  }
+  return up || down;
 }
 
 /** A column whose every value maps to one class, with few enough values that this is not chance, or a threshold separating two classes perfectly. */
