@@ -2,8 +2,9 @@
 // column), 1,000,000 reference vs 1,000,000 current rows, loopml vs SciPy/NumPy on the same data in one run.
 // Usage: npx tsx bench/drift/drift-vs-scipy.ts [--rows 1000000] [--features 28]
 // Each side runs in its own process (time and peak RSS measured there); writes bench/results/drift.json.
-// Both wall and CPU time are recorded: on a shared machine the wall ratio mostly measures scheduler share.
-import { execFileSync } from "node:child_process";
+// Both sides run concurrently; wall and CPU time are recorded (on a shared machine wall time mostly measures
+// scheduler share, CPU time the work done).
+import { execFile, execFileSync } from "node:child_process";
 import {
   closeSync,
   mkdtempSync,
@@ -169,7 +170,16 @@ const pick = (s: SideResult) => ({
   peakRssMb: s.peakRssMb,
 });
 
-function main(): void {
+function run(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { encoding: "utf8", maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} failed: ${stderr || error.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+async function main(): Promise<void> {
   const here = fileURLToPath(new URL(".", import.meta.url));
   if (process.argv[2] === "--loopml-side") {
     process.stdout.write(JSON.stringify(runLoopml(process.argv[3]!)) + "\n");
@@ -183,18 +193,12 @@ function main(): void {
   const dir = mkdtempSync(join(tmpdir(), "loopml-drift-bench-"));
   try {
     writeData(dir, meta);
-    const loopmlOut = execFileSync(
-      process.execPath,
-      ["--import", "tsx", join(here, "drift-vs-scipy.ts"), "--loopml-side", dir],
-      {
-        encoding: "utf8",
-        maxBuffer: 64 << 20,
-      },
-    );
-    const scipyOut = execFileSync("/usr/bin/python3", [join(here, "scipy_ref.py"), dir], {
-      encoding: "utf8",
-      maxBuffer: 64 << 20,
-    });
+    // Both sides run at the same time, one process each: on a shared machine they then see the same load, and
+    // on an idle 2-core machine each gets a core. Each side times only its own statistics.
+    const [loopmlOut, scipyOut] = await Promise.all([
+      run(process.execPath, ["--import", "tsx", join(here, "drift-vs-scipy.ts"), "--loopml-side", dir]),
+      run("/usr/bin/python3", [join(here, "scipy_ref.py"), dir]),
+    ]);
     const loopml = JSON.parse(loopmlOut) as SideResult;
     const scipy = JSON.parse(scipyOut) as SideResult;
     const scipyVersion = execFileSync(
@@ -233,4 +237,4 @@ function main(): void {
   }
 }
 
-main();
+await main();
