@@ -13,6 +13,9 @@ import { getColumn, takeRows, type Frame } from "../src/learn/frame.ts";
 import { gbdt, type GbdtModel } from "../src/learn/gbdt/index.ts";
 import { rocAuc } from "../src/learn/metrics.ts";
 import { columnDrift, datasetDrift } from "../src/monitoring/stats/index.ts";
+import { createRegistryEvents } from "../src/registry/events.ts";
+import { createRegistryService, type RegistryService } from "../src/registry/service.ts";
+import { createTrackingService, type TrackingService } from "../src/tracking/service.ts";
 import { openWorkspace, type Workspace } from "../src/workspace.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -38,6 +41,14 @@ const DRIFT_THRESHOLD = 0.05;
 const DRIFT_SHARE_TRIGGER = 0.3;
 const AUC_DECAY_TRIGGER = 0.02;
 const SAMPLE_EVERY = Number(process.env["DEMO_SAMPLE_EVERY"] ?? 6);
+const MODEL = "flights-delay";
+
+/** The services the loop drives: tracking records every training run, the registry every model and alias move. */
+interface Loop {
+  readonly ws: Workspace;
+  readonly tracking: TrackingService;
+  readonly registry: RegistryService;
+}
 
 interface Champion {
   readonly model: GbdtModel;
@@ -81,6 +92,8 @@ async function main(): Promise<void> {
   cd ${WORKSPACE}
   ../bin/loopml.js data versions flights     # one version per month, chunk-deduplicated
   ../bin/loopml.js data diff flights@1 flights@6
+  ../bin/loopml.js runs list                 # every training run with its params and metrics
+  ../bin/loopml.js models show ${MODEL}      # versions, @production and its history
   ../bin/loopml.js audit log                 # every version, model and promotion decision, hash-chained
   ../bin/loopml.js audit verify`);
     if (!verdict.ok) throw new Error("audit chain verification failed");
@@ -91,10 +104,20 @@ async function main(): Promise<void> {
 
 async function runLoop(ws: Workspace): Promise<TimelineRow[]> {
   const data = createDataService(ws);
+  const loop: Loop = {
+    ws,
+    tracking: createTrackingService(ws),
+    registry: createRegistryService(
+      { ...ws, events: createRegistryEvents() },
+      { actor: "demo", role: "admin" },
+    ),
+  };
+  await loop.registry.createModel(MODEL, {
+    description: "Is a US domestic flight more than 15 minutes late?",
+  });
   const csv = join(WORKSPACE, "data", "flights.csv");
   const timeline: TimelineRow[] = [];
   let champion: Champion | undefined;
-  let modelCount = 0;
   let reference: Frame | undefined;
 
   for (let m = 1; m <= MONTHS.length; m++) {
@@ -110,8 +133,8 @@ async function runLoop(ws: Workspace): Promise<TimelineRow[]> {
 
     if (!champion) {
       reference = current;
-      champion = await train(ws, current, `${version} (${month})`, ++modelCount);
-      await promote(ws, champion, "first model: no champion yet");
+      champion = await train(loop, current, version, month);
+      await promote(loop, champion, "first model: no champion yet");
       timeline.push({
         month,
         rows,
@@ -134,7 +157,7 @@ async function runLoop(ws: Workspace): Promise<TimelineRow[]> {
     await ws.audit.record({
       actor: "monitor",
       action: "monitor.window.check",
-      target: "monitor:flights-delay",
+      target: `monitor:${MODEL}`,
       details: { month, driftShare, aucServed, championVersion: champion.version, drifted, decayed },
     });
     let decision = "no drift, keep champion";
@@ -150,15 +173,15 @@ async function runLoop(ws: Workspace): Promise<TimelineRow[]> {
       const holdout = (
         await readFrame(csv, { columns: [...FEATURES, "late"], where: `month = ${m} AND day > 21` })
       ).frame;
-      const candidate = await train(ws, trainFrame, `${version} (${month}, days 1-21)`, ++modelCount);
+      const candidate = await train(loop, trainFrame, version, `${month}, days 1-21`);
       const y = numeric(holdout, "late");
       const candAuc = rocAuc(y, candidate.model.predict(holdout));
       const champAuc = rocAuc(y, champion.model.predict(holdout));
       if (candAuc > champAuc) {
         await promote(
-          ws,
+          loop,
           candidate,
-          `gate passed: holdout AUC ${candAuc.toFixed(4)} > champion ${champAuc.toFixed(4)}`,
+          `holdout AUC ${candAuc.toFixed(4)} > champion's ${champAuc.toFixed(4)} on ${month} days 22+`,
         );
         decision = `${reason}; v${candidate.version} AUC ${candAuc.toFixed(3)} > v${champion.version} ${champAuc.toFixed(3)}: promoted`;
         champion = candidate;
@@ -167,7 +190,7 @@ async function runLoop(ws: Workspace): Promise<TimelineRow[]> {
         await ws.audit.record({
           actor: "gate",
           action: "model.promotion.reject",
-          target: `model:flights-delay@${candidate.version}`,
+          target: `model:${MODEL}@${candidate.version}`,
           details: { candidateAuc: candAuc, championAuc: champAuc, champion: champion.version },
         });
         decision = `${reason}; v${candidate.version} AUC ${candAuc.toFixed(3)} ≤ v${champion.version} ${champAuc.toFixed(3)}: kept champion`;
@@ -208,41 +231,57 @@ async function exportMonths(csv: string, m: number): Promise<number> {
   }
 }
 
-async function train(ws: Workspace, frame: Frame, trainedOn: string, version: number): Promise<Champion> {
+async function train(loop: Loop, frame: Frame, dataVersion: string, trainedOn: string): Promise<Champion> {
   // Last 20% of the (time-ordered) rows validate and stop boosting early: never validate on the past.
   const n = frame.nRows;
   const cut = Math.floor(n * 0.8);
   const idx = (a: number, b: number): Uint32Array => Uint32Array.from({ length: b - a }, (_, i) => a + i);
   const train = takeRows(frame, idx(0, cut));
   const valid = takeRows(frame, idx(cut, n));
-  const t = performance.now();
-  const model = gbdt({ objective: "binary", nRounds: 300, learningRate: 0.1, maxDepth: 6, seed: 7 }).fit(
-    train,
-    "late",
-    { valid },
+  const params = { objective: "binary", nRounds: 300, learningRate: 0.1, maxDepth: 6, seed: 7 } as const;
+  return loop.tracking.withRun(
+    { experiment: MODEL, name: `train on ${dataVersion} (${trainedOn})` },
+    async (run) => {
+      await run.logParams({ ...params, features: FEATURES.join(",") });
+      await run.logInputs([dataVersion], "train");
+      const t = performance.now();
+      const model = gbdt(params).fit(train, "late", { valid });
+      const fitSeconds = (performance.now() - t) / 1000;
+      const validationAuc = rocAuc(numeric(valid, "late"), model.predict(valid));
+      await run.logMetrics({
+        validation_auc: validationAuc,
+        fit_seconds: fitSeconds,
+        train_rows: train.nRows,
+      });
+      const artifact = await loop.ws.blobs.put(Buffer.from(JSON.stringify(model.toJSON())));
+      await run.flush();
+      const mv = await loop.registry.createVersion(MODEL, {
+        blobId: artifact.id,
+        flavor: "native",
+        runId: run.id,
+        metrics: { validation_auc: validationAuc },
+        signature: {
+          inputs: FEATURES.map((name) => ({
+            name,
+            type: name === "origin" || name === "destination" ? "string" : "double",
+          })),
+          outputs: [{ name: "late_probability", type: "double" }],
+        },
+        description: `GBDT trained on ${dataVersion} (${trainedOn})`,
+      });
+      log(
+        `model v${mv.version} trained on ${dataVersion} (${trainedOn}): ${train.nRows} rows, validation AUC ${validationAuc.toFixed(4)}, ${fitSeconds.toFixed(1)} s, run ${run.id.slice(0, 8)}`,
+      );
+      return { model, version: mv.version, trainedOn: `${dataVersion} (${trainedOn})`, validationAuc };
+    },
   );
-  const validationAuc = rocAuc(numeric(valid, "late"), model.predict(valid));
-  const fitSeconds = (performance.now() - t) / 1000;
-  log(
-    `model v${version} trained on ${trainedOn}: ${train.nRows} rows, validation AUC ${validationAuc.toFixed(4)}, ${fitSeconds.toFixed(1)} s`,
-  );
-  const artifact = await ws.blobs.put(Buffer.from(JSON.stringify(model.toJSON())));
-  await ws.audit.record({
-    actor: "trainer",
-    action: "model.version.create",
-    target: `model:flights-delay@${version}`,
-    details: { trainedOn, rows: train.nRows, validationAuc, artifact: artifact.id, fitSeconds },
-  });
-  return { model, version, trainedOn, validationAuc };
 }
 
-async function promote(ws: Workspace, model: Champion, why: string): Promise<void> {
-  await ws.audit.record({
-    actor: "gate",
-    action: "model.alias.move",
-    target: "model:flights-delay@production",
-    details: { version: model.version, why },
-  });
+/** Moves @production through the registry's gate (schema compatibility); the holdout comparison is the reason. */
+async function promote(loop: Loop, model: Champion, why: string): Promise<void> {
+  const result = await loop.registry.promote(MODEL, model.version, { to: "production", reason: why });
+  if (result.status !== "moved") throw new Error(`promotion of v${model.version} is pending approval`);
+  log(`@production → v${model.version} (${why})`);
 }
 
 /** Share of features whose distribution drifted (Evidently's default tests) between reference and current. */
