@@ -69,7 +69,7 @@ describe("loopml run", () => {
     expect(trace.sources.map((s) => s.dep).sort()).toEqual(["data/sample.csv", "scripts/prepare.js"]);
   });
 
-  it("exits 1 with the failing step's stderr, and 2 with the line of a mistake in loopml.yaml", () => {
+  it("exits 1 with the failing step's stderr, and 2 with the line of a mistake in loopml.yaml or a cron", () => {
     writeFileSync(
       join(tmp.path, "loopml.yaml"),
       `pipelines:
@@ -96,5 +96,13 @@ describe("loopml run", () => {
     const missing = loopml(["run", "nope"], { cwd: tmp.path });
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/No pipeline "nope" in loopml.yaml \(pipelines: p\)/);
+
+    writeFileSync(
+      join(tmp.path, "loopml.yaml"),
+      'pipelines:\n  p:\n    stages:\n      a:\n        run: x\nschedules:\n  s:\n    pipeline: p\n    cron: "0 2 * *"\n',
+    );
+    const cron = loopml(["scheduler", "--once"], { cwd: tmp.path });
+    expect(cron.status).toBe(2);
+    expect(cron.stderr).toMatch(/loopml.yaml:9 schedules.s.cron: Cron "0 2 \* \*" has 4 fields/);
   });
 });

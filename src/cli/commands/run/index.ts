@@ -12,6 +12,7 @@ import { loadPipeline, loadPipelines, pipelineDeps } from "../../../pipeline/ser
 import { withWorkspace } from "../../context.ts";
 import { emit, table } from "../../output.ts";
 import { registerPipelineCommands } from "./pipeline.ts";
+import { registerSchedulerCommand } from "./scheduler.ts";
 
 interface RunFlags {
   dryRun?: boolean;
@@ -119,6 +120,7 @@ export function registerPipelineRunCommands(program: Command): void {
       if (result.status !== "succeeded") process.exitCode = 1;
     });
   registerPipelineCommands(program, loadPipelines);
+  registerSchedulerCommand(program);
 }
 
 const MARK: Record<StepResult["status"], string> = { succeeded: "✓", cached: "↺", failed: "✗", skipped: "-" };
