@@ -13,13 +13,33 @@ export interface IngestResult {
   readonly runs: number;
 }
 
-export async function benchIngest(dir: string, points: number, batchSize = 5000, runs = 4): Promise<IngestResult> {
-  const ws = await openWorkspace({ dir, store: `sqlite:${join(dir, "ingest.db")}`, artifacts: `file:${join(dir, "objects")}` });
+export async function benchIngest(
+  dir: string,
+  points: number,
+  batchSize = 5000,
+  runs = 4,
+): Promise<IngestResult> {
+  const ws = await openWorkspace({
+    dir,
+    store: `sqlite:${join(dir, "ingest.db")}`,
+    artifacts: `file:${join(dir, "objects")}`,
+  });
   const app = await createApp({ workspace: ws, auth: { allowAnonymous: true } });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   try {
     const client = createHttpTracking({ url });
-    const keys = ["loss", "val_loss", "auc", "val_auc", "lr", "grad_norm", "acc", "val_acc", "f1", "precision"];
+    const keys = [
+      "loss",
+      "val_loss",
+      "auc",
+      "val_auc",
+      "lr",
+      "grad_norm",
+      "acc",
+      "val_acc",
+      "f1",
+      "precision",
+    ];
     const perRun = Math.ceil(points / runs);
     const t0 = performance.now();
     // Several runs log at once, as parallel training jobs would; each run's batches stay in order.
@@ -35,7 +55,14 @@ export async function benchIngest(dir: string, points: number, batchSize = 5000,
     );
     const seconds = (performance.now() - t0) / 1000;
     const total = perRun * runs;
-    return { points: total, seconds, pointsPerSecond: total / seconds, batchSize, requests: Math.ceil(perRun / batchSize) * runs, runs };
+    return {
+      points: total,
+      seconds,
+      pointsPerSecond: total / seconds,
+      batchSize,
+      requests: Math.ceil(perRun / batchSize) * runs,
+      runs,
+    };
   } finally {
     await app.close();
     await ws.close();

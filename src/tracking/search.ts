@@ -73,9 +73,8 @@ export async function searchRunIds(
     );
   }
   const offset = decodePageToken(plan.pageToken);
-  const joins: RawBuilder<unknown>[] = [];
+  const filters: Filter[] = [];
   const where: RawBuilder<unknown>[] = [];
-  const metricAlias = new Map<string, string>();
   conditions.forEach((c, i) => {
     if (c.entity === "attribute") {
       where.push(comparison(dialect, sql.ref(`r.${ATTRIBUTES[c.key]?.column ?? "id"}`), c));
@@ -86,53 +85,131 @@ export async function searchRunIds(
       c.entity === "metric" ? "run_metric_summaries" : c.entity === "param" ? "run_params" : "run_tags";
     const col = sql.ref(`${alias}.${c.entity === "metric" ? "last_value" : "value"}`);
     const nan = c.entity === "metric" ? sql` and ${sql.ref(`${alias}.last_is_nan`)} = 0` : sql``;
-    if (c.entity === "metric" && !metricAlias.has(c.key)) metricAlias.set(c.key, alias);
-    // Inner joins on (run_id, key) — each unique — let the planner start from the most selective side.
-    joins.push(
-      sql`join ${sql.table(table)} as ${sql.id(alias)} on ${sql.ref(`${alias}.run_id`)} = r.id and ${sql.ref(`${alias}.key`)} = ${c.key}${nan} and ${comparison(dialect, col, c)}`,
-    );
+    filters.push({
+      alias,
+      table,
+      metricKey: c.entity === "metric" ? c.key : undefined,
+      cond: sql`${sql.ref(`${alias}.key`)} = ${c.key}${nan} and ${comparison(dialect, col, c)}`,
+    });
   });
   if (!plan.includeDeleted) where.push(sql`r.lifecycle_stage = 'active'`);
   if (plan.experimentIds !== undefined) {
     if (plan.experimentIds.length === 0) return { ids: [] };
     where.push(sql`r.experiment_id in (${sql.join(plan.experimentIds.map((e) => sql`${e}`))})`);
   }
-  const orderSql = order.map((o, i) => orderTerm(o, i, metricAlias, joins));
-  orderSql.push(sql`r.start_time desc`, sql`r.id asc`);
-  const whereSql = where.length > 0 ? sql`where ${sql.join(where, sql` and `)}` : sql``;
-  const query = sql<{
-    id: string;
-  }>`select r.id as id from runs as r ${sql.join(joins, sql` `)} ${whereSql} order by ${sql.join(orderSql)} limit ${limit + 1} offset ${offset}`;
-  const rows = (await query.execute(db)).rows;
-  const ids = rows.slice(0, limit).map((r) => r.id);
+  const [primary, ...rest] = order;
+  if (primary?.entity !== "metric") {
+    const joins = filters.map(joinOf);
+    const orderSql = order.map((o, i) => orderTerm(o, i, joins));
+    orderSql.push(sql`r.start_time desc`, sql`r.id asc`);
+    const rows = await page(db, sql`runs as r`, joins, where, orderSql, limit + 1, offset);
+    return paged(rows, limit, offset);
+  }
+  // Sorted by a metric: the store walks the summaries index of that key in order and stops after a
+  // page, instead of joining every run of the experiment and sorting them all.
+  const dir = sql.raw(primary.descending ? "desc" : "asc");
+  const filtered = filters.find((f) => f.metricKey === primary.key);
+  const driver: Filter = filtered ?? {
+    alias: "d",
+    table: "run_metric_summaries",
+    metricKey: primary.key,
+    cond: sql`d.key = ${primary.key} and d.last_is_nan = 0`,
+  };
+  const others = filters.filter((f) => f !== driver).map(joinOf);
+  const restSql = rest.map((o, i) => orderTerm(o, i + 1, others));
+  const from = sql`${sql.table(driver.table)} as ${sql.id(driver.alias)} cross join runs as r`;
+  const driverWhere = [sql`r.id = ${sql.ref(`${driver.alias}.run_id`)}`, driver.cond, ...where];
+  const orderA = [
+    sql`${sql.ref(`${driver.alias}.last_value`)} ${dir}`,
+    ...restSql,
+    sql`${sql.ref(`${driver.alias}.run_id`)} ${dir}`,
+  ];
+  const rowsA = await page(db, from, others, driverWhere, orderA, limit + 1, offset);
+  if (filtered || rowsA.length > limit) return paged(rowsA, limit, offset);
+  // Runs without a numeric value for the sort key come after every run that has one.
+  let offsetB = 0;
+  if (offset > 0) {
+    const counted = await sql<{ n: number | string }>`select count(*) as n from ${from} ${sql.join(
+      others.map((j) => j.sql),
+      sql` `,
+    )} where ${sql.join(driverWhere, sql` and `)}`.execute(db);
+    offsetB = Math.max(0, offset - Number(counted.rows[0]?.n ?? 0));
+  }
+  const missing = sql`not exists (select 1 from run_metric_summaries as x where x.run_id = r.id and x.key = ${primary.key} and x.last_is_nan = 0)`;
+  const rowsB = await page(
+    db,
+    sql`runs as r`,
+    others,
+    [...where, missing],
+    [...restSql, sql`r.start_time desc`, sql`r.id asc`],
+    limit + 1 - rowsA.length,
+    offsetB,
+  );
+  return paged([...rowsA, ...rowsB], limit, offset);
+}
+
+interface Filter {
+  readonly alias: string;
+  readonly table: string;
+  readonly metricKey: string | undefined;
+  /** The key and comparison, without the join to the run. */
+  readonly cond: RawBuilder<unknown>;
+}
+
+interface Join {
+  readonly sql: RawBuilder<unknown>;
+}
+
+/** Inner joins on (run_id, key) — each unique — so the planner may start from the most selective side. */
+function joinOf(f: Filter): Join {
+  return {
+    sql: sql`join ${sql.table(f.table)} as ${sql.id(f.alias)} on ${sql.ref(`${f.alias}.run_id`)} = r.id and ${f.cond}`,
+  };
+}
+
+async function page(
+  db: Kysely<Database>,
+  from: RawBuilder<unknown>,
+  joins: readonly Join[],
+  where: readonly RawBuilder<unknown>[],
+  order: readonly RawBuilder<unknown>[],
+  limit: number,
+  offset: number,
+): Promise<string[]> {
+  const whereSql = where.length > 0 ? sql`where ${sql.join([...where], sql` and `)}` : sql``;
+  const q = sql<{ id: string }>`select r.id as id from ${from} ${sql.join(
+    joins.map((j) => j.sql),
+    sql` `,
+  )} ${whereSql} order by ${sql.join([...order])} limit ${limit} offset ${offset}`;
+  return (await q.execute(db)).rows.map((r) => r.id);
+}
+
+function paged(rows: string[], limit: number, offset: number): { ids: string[]; nextOffset?: number } {
+  const ids = rows.slice(0, limit);
   return rows.length > limit ? { ids, nextOffset: offset + limit } : { ids };
 }
 
-function orderTerm(
-  o: OrderTerm,
-  i: number,
-  metricAlias: Map<string, string>,
-  joins: RawBuilder<unknown>[],
-): RawBuilder<unknown> {
+/** Columns that are never null need no NULLS LAST, which would keep the store from reading their index in order. */
+const NOT_NULL = new Set(["status", "start_time", "name", "id", "user_id"]);
+
+function orderTerm(o: OrderTerm, i: number, joins: Join[]): RawBuilder<unknown> {
   const dir = sql.raw(o.descending ? "desc" : "asc");
   if (o.entity === "attribute") {
-    const column = sql.ref(`r.${ATTRIBUTES[o.key]?.column ?? "start_time"}`);
-    return sql`${column} ${dir} nulls last`;
-  }
-  if (o.entity === "metric") {
-    const filtered = metricAlias.get(o.key);
-    // Already inner-joined and NaN-free: ordering by the indexed column lets the store walk the index.
-    if (filtered) return sql`${sql.ref(`${filtered}.last_value`)} ${dir}`;
-    const alias = `o${i}`;
-    joins.push(
-      sql`left join run_metric_summaries as ${sql.id(alias)} on ${sql.ref(`${alias}.run_id`)} = r.id and ${sql.ref(`${alias}.key`)} = ${o.key}`,
-    );
-    return sql`case when ${sql.ref(`${alias}.last_is_nan`)} = 0 then ${sql.ref(`${alias}.last_value`)} end ${dir} nulls last`;
+    const name = ATTRIBUTES[o.key]?.column ?? "start_time";
+    return NOT_NULL.has(name)
+      ? sql`${sql.ref(`r.${name}`)} ${dir}`
+      : sql`${sql.ref(`r.${name}`)} ${dir} nulls last`;
   }
   const alias = `o${i}`;
+  if (o.entity === "metric") {
+    joins.push({
+      sql: sql`left join run_metric_summaries as ${sql.id(alias)} on ${sql.ref(`${alias}.run_id`)} = r.id and ${sql.ref(`${alias}.key`)} = ${o.key}`,
+    });
+    return sql`case when ${sql.ref(`${alias}.last_is_nan`)} = 0 then ${sql.ref(`${alias}.last_value`)} end ${dir} nulls last`;
+  }
   const table = o.entity === "param" ? "run_params" : "run_tags";
-  joins.push(
-    sql`left join ${sql.table(table)} as ${sql.id(alias)} on ${sql.ref(`${alias}.run_id`)} = r.id and ${sql.ref(`${alias}.key`)} = ${o.key}`,
-  );
+  joins.push({
+    sql: sql`left join ${sql.table(table)} as ${sql.id(alias)} on ${sql.ref(`${alias}.run_id`)} = r.id and ${sql.ref(`${alias}.key`)} = ${o.key}`,
+  });
   return sql`${sql.ref(`${alias}.value`)} ${dir} nulls last`;
 }

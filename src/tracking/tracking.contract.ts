@@ -217,6 +217,20 @@ export function testTracking(name: string, freshStore: FreshStore): void {
       } while (token !== undefined);
       expect(seen).toHaveLength(12);
       expect(new Set(seen).size).toBe(12);
+      // Paging by a metric crosses from runs with a value to the run whose last value is NaN.
+      const byMetric: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const p = await t.searchRuns({
+          experiments: ["grid"],
+          orderBy: ["metrics.auc DESC"],
+          maxResults: 5,
+          ...(cursor !== undefined && { pageToken: cursor }),
+        });
+        byMetric.push(...p.runs.map((r) => r.params["i"] ?? ""));
+        cursor = p.nextPageToken;
+      } while (cursor !== undefined);
+      expect(byMetric).toEqual(["10", "9", "8", "7", "6", "5", "4", "3", "2", "1", "0", "11"]);
       const like = await t.searchRuns({
         experiments: ["grid"],
         filter: "params.model ILIKE 'GB%' and attributes.status IN ('FINISHED')",

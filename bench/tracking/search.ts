@@ -1,0 +1,169 @@
+// Search at scale: 100k runs × 20 params × 10 metric summaries, a filtered sorted first page and a per-experiment count.
+import { sql } from "kysely";
+import { createTrackingService } from "../../src/tracking/service.ts";
+import type { Workspace } from "../../src/workspace.ts";
+
+export interface SearchTiming {
+  readonly name: string;
+  readonly filter?: string;
+  readonly orderBy?: readonly string[];
+  readonly medianMs: number;
+  readonly minMs: number;
+  /** CPU time of this process per query (the store's own work on PostgreSQL is not in it). */
+  readonly cpuMs: number;
+  readonly runsReturned: number;
+}
+
+export interface SearchResult {
+  readonly dialect: string;
+  readonly runs: number;
+  readonly seedSeconds: number;
+  readonly queries: readonly SearchTiming[];
+}
+
+/** A tiny seeded generator so every dialect gets the same data. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Rows go in through one statement per table chunk (JSON for SQLite, arrays for PostgreSQL):
+ * the bench measures search, so seeding takes the shortest path. Only summaries are written,
+ * never the series, because search never reads the series.
+ */
+async function seed(ws: Workspace, runs: number, experimentId: string): Promise<void> {
+  const next = rng(42);
+  const CHUNK = 20_000;
+  const pg = ws.store.dialect === "postgres";
+  for (let start = 0; start < runs; start += CHUNK) {
+    const n = Math.min(CHUNK, runs - start);
+    const ids: string[] = [];
+    const runRows: (string | number)[][] = [];
+    const params: string[][] = [];
+    const metrics: (string | number)[][] = [];
+    for (let i = 0; i < n; i++) {
+      const id = (start + i).toString(16).padStart(32, "0");
+      ids.push(id);
+      const status = next() < 0.9 ? "FINISHED" : "FAILED";
+      runRows.push([id, experimentId, `run-${start + i}`, status, 1_700_000_000_000 + (start + i) * 1000]);
+      for (let p = 0; p < 20; p++) params.push([id, `p${p}`, `v${Math.floor(next() * 10)}`]);
+      for (let m = 0; m < 10; m++) metrics.push([id, `m${m}`, next()]);
+    }
+    await ws.store.transaction(async (tx) => {
+      if (pg) {
+        const col = <T>(rows: T[][], j: number): T[] => rows.map((r) => r[j] as T);
+        await sql`insert into runs (id, experiment_id, name, status, lifecycle_stage, start_time, end_time, user_id)
+          select i, e, nm, st, 'active', t, t + 1000, 'bench' from unnest(${col(runRows, 0)}::text[], ${col(runRows, 1)}::text[], ${col(runRows, 2)}::text[], ${col(runRows, 3)}::text[], ${col(runRows, 4)}::float8[]) as x(i, e, nm, st, t)`.execute(
+          tx,
+        );
+        await sql`insert into run_params (run_id, key, value) select * from unnest(${col(params, 0)}::text[], ${col(params, 1)}::text[], ${col(params, 2)}::text[])`.execute(
+          tx,
+        );
+        await sql`insert into run_metric_summaries (run_id, key, last_value, last_is_nan, last_step, last_timestamp, min_value, max_value, count)
+          select r, k, v, 0, 0, 0, v, v, 1 from unnest(${col(metrics, 0)}::text[], ${col(metrics, 1)}::text[], ${col(metrics, 2)}::float8[]) as x(r, k, v)`.execute(
+          tx,
+        );
+      } else {
+        const j = (k: number): ReturnType<typeof sql> => sql.raw(`json_extract(value, '$[${k}]')`);
+        await sql`insert into runs (id, experiment_id, name, status, lifecycle_stage, start_time, end_time, user_id)
+          select ${j(0)}, ${j(1)}, ${j(2)}, ${j(3)}, 'active', ${j(4)}, ${j(4)} + 1000, 'bench' from json_each(${JSON.stringify(runRows)})`.execute(
+          tx,
+        );
+        await sql`insert into run_params (run_id, key, value) select ${j(0)}, ${j(1)}, ${j(2)} from json_each(${JSON.stringify(params)})`.execute(
+          tx,
+        );
+        await sql`insert into run_metric_summaries (run_id, key, last_value, last_is_nan, last_step, last_timestamp, min_value, max_value, count)
+          select ${j(0)}, ${j(1)}, ${j(2)}, 0, 0, 0, ${j(2)}, ${j(2)}, 1 from json_each(${JSON.stringify(metrics)})`.execute(
+          tx,
+        );
+      }
+    });
+  }
+  // Planner statistics, as a maintained store has them (SQLite keeps none until ANALYZE runs).
+  await sql`analyze`.execute(ws.store.db);
+}
+
+async function time(
+  fn: () => Promise<number>,
+  repeats = 7,
+): Promise<{ medianMs: number; minMs: number; cpuMs: number; returned: number }> {
+  const times: number[] = [];
+  let returned = 0;
+  await fn(); // warm caches: what a server that has been up for a minute sees
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    returned = await fn();
+    times.push(performance.now() - t0);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  times.sort((a, b) => a - b);
+  return {
+    medianMs: times[Math.floor(times.length / 2)] ?? 0,
+    minMs: times[0] ?? 0,
+    cpuMs: (cpu.user + cpu.system) / 1000 / repeats,
+    returned,
+  };
+}
+
+export async function benchSearch(ws: Workspace, runs: number): Promise<SearchResult> {
+  const tracking = createTrackingService(ws);
+  const experiment = await tracking.createExperiment("search-bench");
+  const t0 = performance.now();
+  await seed(ws, runs, experiment.id);
+  const seedSeconds = (performance.now() - t0) / 1000;
+  const cases: Array<{ name: string; filter?: string; orderBy?: string[] }> = [
+    {
+      name: "metric filter + param filter, sorted by that metric",
+      filter: 'metrics.m0 > 0.9 and params.p0 = "v3"',
+      orderBy: ["metrics.m0 DESC"],
+    },
+    {
+      name: "param + status filter, sorted by another metric",
+      filter: 'params.p1 = "v7" and status = "FINISHED"',
+      orderBy: ["metrics.m1 DESC"],
+    },
+    {
+      name: "two metric ranges, sorted by start time",
+      filter: "metrics.m2 < 0.05 and metrics.m3 > 0.5",
+      orderBy: ["attributes.start_time DESC"],
+    },
+    { name: "no filter, sorted by a metric", orderBy: ["metrics.m4 ASC"] },
+  ];
+  const queries: SearchTiming[] = [];
+  for (const c of cases) {
+    const r = await time(async () => {
+      const page = await tracking.searchRuns({
+        experiments: [experiment.id],
+        ...(c.filter !== undefined && { filter: c.filter }),
+        ...(c.orderBy !== undefined && { orderBy: c.orderBy }),
+        maxResults: 100,
+      });
+      return page.runs.length;
+    });
+    queries.push({
+      name: c.name,
+      ...(c.filter !== undefined && { filter: c.filter }),
+      ...(c.orderBy !== undefined && { orderBy: c.orderBy }),
+      medianMs: r.medianMs,
+      minMs: r.minMs,
+      cpuMs: r.cpuMs,
+      runsReturned: r.returned,
+    });
+  }
+  const count = await time(async () => tracking.countRuns(experiment.id));
+  queries.push({
+    name: "count runs of the experiment",
+    medianMs: count.medianMs,
+    minMs: count.minMs,
+    cpuMs: count.cpuMs,
+    runsReturned: count.returned,
+  });
+  return { dialect: ws.store.dialect, runs, seedSeconds, queries };
+}
