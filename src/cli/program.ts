@@ -19,6 +19,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   models: async () => (await import("./commands/models/index.ts")).registerModelCommands,
   run: async () => (await import("./commands/run/index.ts")).registerPipelineRunCommands,
   pipeline: async () => (await import("./commands/run/index.ts")).registerPipelineRunCommands,
+  scheduler: async () => (await import("./commands/run/index.ts")).registerPipelineRunCommands,
   server: async () => (await import("./commands/server/index.ts")).registerServerCommands,
   serve: async () => (await import("./commands/serve/index.ts")).registerServeCommand,
   predict: async () => (await import("./commands/predict/index.ts")).registerPredictCommand,
