@@ -12,6 +12,8 @@ const GROWTH = 4;
 const PRUNE_RELATIVE = 0.05;
 /** Proposals that only repeat evaluated configurations before the searcher is asked to move on. */
 const MAX_REPEATS = 25;
+/** Consecutive proposals too slow for the time left before the search ends. */
+const MAX_VETOES = 10;
 /** Trials observed before the cost model may veto a trial. */
 const TRUST_AFTER = 3;
 
@@ -92,6 +94,7 @@ export async function runSearch(ctx: EvalContext, options: SearchOptions): Promi
   let secondsPerUnit = 0;
   const nFeatures = ctx.problem.features.length;
   const folds = ctx.splits.length;
+  let vetoes = 0;
   const yieldToEvents = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
   for (;;) {
@@ -110,23 +113,25 @@ export async function runSearch(ctx: EvalContext, options: SearchOptions): Promi
         trials.length < TRUST_AFTER
           ? 0
           : secondsPerUnit * costUnits(proposal.params, sampleSize, nFeatures) * folds;
-      if (options.now() + (predicted + options.reserveSeconds(best)) * 1000 > options.deadline)
-        return done("budget");
+      if (options.now() + (predicted + options.reserveSeconds(best)) * 1000 > options.deadline) {
+        // Too slow for the time left: a failure for the searcher, which then steps back towards cheaper configurations.
+        if (++vetoes >= MAX_VETOES) return done("budget");
+        if (!next.promoted) state.searcher.report(null);
+        continue;
+      }
     }
+    vetoes = 0;
     const startedAt = options.now();
     const reference = next.promoted ? null : state.incumbentFolds;
     const outcome = await evaluateTrial(ctx, proposal.params, sampleSize, {
       now: options.now,
-      afterFold: async (finished, losses) => {
+      afterFold: async (finished, losses, foldSeconds) => {
         options.onTick?.(trials.length, best);
         await yieldToEvents();
         if (options.signal?.aborted) return true;
-        if (
-          Number.isFinite(options.deadline) &&
-          anyOk &&
-          options.now() + options.reserveSeconds(best) * 1000 > options.deadline
-        )
-          return true;
+        // The next split will take about as long as this one: stop now rather than overrun the budget.
+        const nextEnds = options.now() + (foldSeconds + options.reserveSeconds(best)) * 1000;
+        if (Number.isFinite(options.deadline) && anyOk && nextEnds > options.deadline) return true;
         return reference !== null && hopeless(losses.slice(0, finished), reference);
       },
     });
