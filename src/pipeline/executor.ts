@@ -1,7 +1,6 @@
 // The local executor: runs the steps whose cache key is new, in parallel up to --jobs, and records everything.
 import { availableParallelism } from "node:os";
-import { mkdir, readFile, rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Clock, IdGenerator } from "../_internal/clock.ts";
 import { LoopmlError } from "../errors.ts";
@@ -17,7 +16,6 @@ import {
   type PlannedStep,
 } from "./plan.ts";
 import { resolveParams } from "./params.ts";
-import { runCommand } from "./process.ts";
 import {
   finishRun,
   insertRun,
@@ -26,7 +24,7 @@ import {
   type RecordsDeps,
   type StepRecord,
 } from "./records.ts";
-import { runStepFunction, stepEnv, substituteParams, type AttemptResult } from "./step-run.ts";
+import { attemptStep, readMetrics, type AttemptResult } from "./step-run.ts";
 import type { BlobStore } from "../store/types.ts";
 import type { OutputRef, ParamValue, PipelineSpec } from "./types.ts";
 
@@ -377,7 +375,7 @@ async function executeStep(
       await delay(delayMs);
     }
     options.onEvent?.({ type: "step-start", step: name, attempt });
-    last = await attemptStep(deps, spec, params, r.dag, options);
+    last = await attemptStep(spec, params, r.dag.pipeline, deps.projectDir, options);
     if (last.ok || !last.retryable || options.signal?.aborted) break;
   }
   const result = last as AttemptResult;
@@ -434,84 +432,6 @@ async function executeStep(
     endedAt,
     durationMs: endedAt - startedAt,
   };
-}
-
-async function attemptStep(
-  deps: ExecutorDeps,
-  spec: DagStep["spec"],
-  params: Readonly<Record<string, ParamValue>>,
-  dag: Dag,
-  options: RunOptions,
-): Promise<AttemptResult> {
-  // Declared outputs are removed first, so a stale file from an earlier run cannot pass as written.
-  for (const out of stepOutputs(spec)) {
-    const abs = join(deps.projectDir, out);
-    await rm(abs, { recursive: true, force: true });
-    await mkdir(dirname(abs), { recursive: true });
-  }
-  if (spec.fn) return runStepFunction(spec, params, deps.projectDir, options.signal);
-  const command = substituteParams(spec.run ?? "", params, spec.name);
-  if (typeof command !== "string") return command;
-  const r = await runCommand(command, {
-    cwd: deps.projectDir,
-    env: stepEnv(spec, params, dag.pipeline),
-    ...(spec.timeoutMs !== undefined && { timeoutMs: spec.timeoutMs }),
-    ...(options.signal && { signal: options.signal }),
-    ...(options.onOutput && {
-      onOutput: (stream: "stdout" | "stderr", chunk: Buffer) => options.onOutput?.(spec.name, stream, chunk),
-    }),
-  });
-  if (r.spawnError !== undefined)
-    return {
-      ok: false,
-      retryable: false,
-      log: r.log,
-      error: `Step "${spec.name}" could not start /bin/sh: ${r.spawnError}`,
-    };
-  if (r.timedOut)
-    return {
-      ok: false,
-      retryable: true,
-      log: r.log,
-      error: `Step "${spec.name}" timed out after ${(spec.timeoutMs ?? 0) / 1000} s; its whole process tree was killed.${tail(r.stderrTail)}`,
-    };
-  if (r.exitCode === 0) return { ok: true, retryable: false, log: r.log, error: "" };
-  const how =
-    r.exitCode === 127
-      ? `exited with 127 (command not found: check "${command.split(/\s/)[0] ?? ""}")`
-      : r.exitCode !== null
-        ? `exited with ${r.exitCode}`
-        : `was killed by ${r.signal ?? "a signal"}`;
-  return {
-    ok: false,
-    retryable: true,
-    log: r.log,
-    error: `Step "${spec.name}" ${how}.${tail(r.stderrTail || r.stdoutTail)}`,
-  };
-}
-
-function tail(text: string): string {
-  const t = text.trimEnd();
-  if (t === "") return "";
-  const lines = t.split("\n").slice(-15).join("\n");
-  return `\n--- last output ---\n${lines.length > 2000 ? lines.slice(-2000) : lines}`;
-}
-
-async function readMetrics(abs: string, step: string): Promise<Record<string, number> | string> {
-  let value: unknown;
-  try {
-    value = JSON.parse(await readFile(abs, "utf8")) as unknown;
-  } catch (e) {
-    return `Step "${step}" wrote a metrics file that is not JSON: ${(e as Error).message}`;
-  }
-  const out: Record<string, number> = {};
-  const walk = (v: unknown, prefix: string): void => {
-    if (typeof v === "number" && Number.isFinite(v)) out[prefix] = v;
-    else if (v !== null && typeof v === "object" && !Array.isArray(v))
-      for (const [k, x] of Object.entries(v)) walk(x, prefix === "" ? k : `${prefix}.${k}`);
-  };
-  walk(value, "");
-  return out;
 }
 
 async function allAvailable(blobs: BlobStore, outs: readonly OutputRef[]): Promise<boolean> {

@@ -1,4 +1,8 @@
 // What one attempt of a step needs besides the shell: its environment, param substitution, function steps.
+import { mkdir, readFile, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { stepOutputs } from "./plan.ts";
+import { runCommand } from "./process.ts";
 import type { ParamValue, StepSpec } from "./types.ts";
 
 export interface AttemptResult {
@@ -107,4 +111,87 @@ export async function runStepFunction(
     if (timer) clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/** One attempt of a step: clears its declared outputs, then runs its command or function. */
+export async function attemptStep(
+  spec: StepSpec,
+  params: Readonly<Record<string, ParamValue>>,
+  pipeline: string,
+  projectDir: string,
+  options: {
+    readonly signal?: AbortSignal;
+    readonly onOutput?: (step: string, stream: "stdout" | "stderr", chunk: Buffer) => void;
+  },
+): Promise<AttemptResult> {
+  // Declared outputs are removed first, so a stale file from an earlier run cannot pass as written.
+  for (const out of stepOutputs(spec)) {
+    const abs = join(projectDir, out);
+    await rm(abs, { recursive: true, force: true });
+    await mkdir(dirname(abs), { recursive: true });
+  }
+  if (spec.fn) return runStepFunction(spec, params, projectDir, options.signal);
+  const command = substituteParams(spec.run ?? "", params, spec.name);
+  if (typeof command !== "string") return command;
+  const r = await runCommand(command, {
+    cwd: projectDir,
+    env: stepEnv(spec, params, pipeline),
+    ...(spec.timeoutMs !== undefined && { timeoutMs: spec.timeoutMs }),
+    ...(options.signal && { signal: options.signal }),
+    ...(options.onOutput && {
+      onOutput: (stream: "stdout" | "stderr", chunk: Buffer) => options.onOutput?.(spec.name, stream, chunk),
+    }),
+  });
+  if (r.spawnError !== undefined)
+    return {
+      ok: false,
+      retryable: false,
+      log: r.log,
+      error: `Step "${spec.name}" could not start /bin/sh: ${r.spawnError}`,
+    };
+  if (r.timedOut)
+    return {
+      ok: false,
+      retryable: true,
+      log: r.log,
+      error: `Step "${spec.name}" timed out after ${(spec.timeoutMs ?? 0) / 1000} s; its whole process tree was killed.${tail(r.stderrTail)}`,
+    };
+  if (r.exitCode === 0) return { ok: true, retryable: false, log: r.log, error: "" };
+  const how =
+    r.exitCode === 127
+      ? `exited with 127 (command not found: check "${command.split(/\s/)[0] ?? ""}")`
+      : r.exitCode !== null
+        ? `exited with ${r.exitCode}`
+        : `was killed by ${r.signal ?? "a signal"}`;
+  return {
+    ok: false,
+    retryable: true,
+    log: r.log,
+    error: `Step "${spec.name}" ${how}.${tail(r.stderrTail || r.stdoutTail)}`,
+  };
+}
+
+function tail(text: string): string {
+  const t = text.trimEnd();
+  if (t === "") return "";
+  const lines = t.split("\n").slice(-15).join("\n");
+  return `\n--- last output ---\n${lines.length > 2000 ? lines.slice(-2000) : lines}`;
+}
+
+/** The numbers of a metrics JSON file by dotted path, or an error message. */
+export async function readMetrics(abs: string, step: string): Promise<Record<string, number> | string> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(abs, "utf8")) as unknown;
+  } catch (e) {
+    return `Step "${step}" wrote a metrics file that is not JSON: ${(e as Error).message}`;
+  }
+  const out: Record<string, number> = {};
+  const walk = (v: unknown, prefix: string): void => {
+    if (typeof v === "number" && Number.isFinite(v)) out[prefix] = v;
+    else if (v !== null && typeof v === "object" && !Array.isArray(v))
+      for (const [k, x] of Object.entries(v)) walk(x, prefix === "" ? k : `${prefix}.${k}`);
+  };
+  walk(value, "");
+  return out;
 }
