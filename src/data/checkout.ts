@@ -130,8 +130,18 @@ async function materialise(
     const loc = locationOf(manifest, f);
     if ("chunks" in loc) {
       // each chunk stream verifies its own sha256; the chunk list must then match the file's digest
-      for (const id of loc.chunks) {
-        for await (const part of ctx.ws.blobs.get(id)) await fh.write(part as Buffer);
+      // read (and verify) a few chunks ahead while writing the current one
+      const ahead: Promise<Buffer>[] = [];
+      let next = 0;
+      const fill = (): void => {
+        while (ahead.length < 4 && next < loc.chunks.length)
+          ahead.push(ctx.ws.blobs.getBytes(loc.chunks[next++]!));
+      };
+      fill();
+      while (ahead.length > 0) {
+        const bytes = await ahead.shift()!;
+        fill();
+        await fh.write(bytes);
       }
       digest = fileDigest(loc.chunks.map(hexToBytes));
     } else {

@@ -36,6 +36,11 @@ afterEach(async () => {
   tmp.remove();
 });
 
+/** gc compares wall-clock milliseconds with other processes' writes: let one pass. */
+function tick(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 3));
+}
+
 async function ids(blobs: BlobStore): Promise<Set<string>> {
   const out = new Set<string>();
   for await (const id of blobs.list()) out.add(id);
@@ -107,6 +112,7 @@ describe("data gc", () => {
       .add("data/big.bin")
       .catch((e: unknown) => e);
     expect(isLoopmlError(failed, "FAILED_PRECONDITION")).toBe(true);
+    await tick();
 
     const dry = await data.gc({ dryRun: true });
     expect(dry.deleted.length).toBe(1);
@@ -160,6 +166,7 @@ describe("data gc", () => {
       .add("data/y.bin")
       .catch(() => undefined);
     await writeFile(file, Buffer.alloc(300_000, 3));
+    await tick();
     // an add that finds the chunk already stored (writes nothing), then a gc deletes it before the add commits
     let gcDone = false;
     const racing: BlobStore = {
