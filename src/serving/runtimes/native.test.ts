@@ -1,83 +1,75 @@
-// The native runtime serves loopml GBDT JSON ("loopml-gbdt" v1) through the learner's own prediction code.
+// The native runtime serves loopml GBDT models from whatever JSON model.toJSON() writes, predicting as the learner does.
 import { describe, expect, it } from "vitest";
+import { frameFromColumns } from "../../learn/frame.ts";
+import { gbdt, type Objective } from "../../learn/gbdt/index.ts";
 import { decodeColumns } from "../decode.ts";
 import { loadRuntime } from "./load.ts";
 
-const b64 = (a: ArrayBufferView): string =>
-  Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
+const CITIES = ["a", "b", "c"];
 
-/**
- * Two stumps written by hand, so the expected margins are known exactly: x <= 0 (missing goes left)
- * gives -1 else +1; city code <= 0.5 ("a") gives +0.5 else -0.5, missing goes right.
- */
-function stumps(objective: "binary" | "regression"): unknown {
+/** Deterministic rows: the label depends on x and on the city, with some x missing. */
+function data(n: number): {
+  x: (number | null)[];
+  city: string[];
+  yBinary: number[];
+  yClass: number[];
+  yValue: number[];
+} {
+  const x = Array.from({ length: n }, (_, i) => (i % 11 === 0 ? null : Math.sin(i * 12.9898) * 2));
+  const city = Array.from({ length: n }, (_, i) => CITIES[(i * 7) % 3] as string);
+  const score = x.map((v, i) => (v ?? 0.3) + (city[i] === "b" ? 0.8 : 0));
   return {
-    format: "loopml-gbdt",
-    version: 1,
-    objective,
-    label: "y",
-    nOutputs: 1,
-    baseScore: [0],
-    bestIteration: 1,
-    params: {
-      objective,
-      nRounds: 2,
-      learningRate: 1,
-      maxDepth: 1,
-      numLeaves: 0,
-      minChildWeight: 1,
-      lambda: 1,
-      alpha: 0,
-      gamma: 0,
-      subsample: 1,
-      colsampleByTree: 1,
-      maxBins: 255,
-      huberDelta: 1,
-      earlyStoppingRounds: 0,
-      seed: 0,
-    },
-    features: [
-      { name: "x", kind: "numeric" },
-      { name: "city", kind: "categorical", dictionary: ["a", "b", "c"] },
-    ],
-    forest: {
-      feature: b64(Int32Array.from([0, -1, -1, 1, -1, -1])),
-      threshold: b64(Float64Array.from([0, 0, 0, 0.5, 0, 0])),
-      thresholdBin: b64(Uint8Array.from([0, 0, 0, 0, 0, 0])),
-      left: b64(Int32Array.from([1, -1, -1, 4, -1, -1])),
-      right: b64(Int32Array.from([2, -1, -1, 5, -1, -1])),
-      defaultLeft: b64(Uint8Array.from([1, 0, 0, 0, 0, 0])),
-      value: b64(Float64Array.from([0, -1, 1, 0, 0.5, -0.5])),
-      gain: b64(Float64Array.from([1, 0, 0, 1, 0, 0])),
-      roots: b64(Int32Array.from([0, 3])),
-    },
+    x,
+    city,
+    yBinary: score.map((s) => (s > 0.2 ? 1 : 0)),
+    yClass: score.map((s) => (s < -0.5 ? 0 : s < 0.8 ? 1 : 2)),
+    yValue: score.map((s) => 3 * s),
   };
 }
 
-const INPUT = { x: [0.5, null, -0.9, 0.1], city: ["b", "a", "zzz", null] };
-/** Row margins: +1-0.5, -1+0.5 (x missing goes left), -1-0.5 (unknown city is missing), +1-0.5. */
-const MARGINS = [0.5, -0.5, -1.5, 0.5];
+const TEST = { x: [0.5, null, -0.9, 0.1, 1.7], city: ["b", "a", "zzz", null, "c"] };
+/** The learner's own view of TEST: an unknown category is missing. */
+const TEST_FRAME = frameFromColumns({ x: TEST.x, city: ["b", "a", null, null, "c"] });
+
+function train(objective: Objective, label: "yBinary" | "yClass" | "yValue") {
+  const d = data(400);
+  const frame = frameFromColumns({ x: d.x, city: d.city, y: d[label] });
+  return gbdt({ objective, nRounds: 15, maxDepth: 3, seed: 1 }).fit(frame, "y");
+}
 
 describe("native runtime", () => {
-  it("serves a binary loopml GBDT: numeric and categorical inputs, unknown categories as missing", () => {
-    const runtime = loadRuntime(JSON.parse(JSON.stringify(stumps("binary"))));
-    expect(runtime.kind).toBe("native");
-    expect(runtime.signature).toMatchObject({ task: "binary", nClasses: 2 });
-    expect(runtime.signature.inputs.map((c) => [c.name, c.type])).toEqual([
-      ["x", "double"],
-      ["city", "string"],
-    ]);
-    const result = runtime.predict(decodeColumns(runtime.signature, INPUT));
-    const p = MARGINS.map((m) => 1 / (1 + Math.exp(-m)));
-    const p1 = Array.from(result.probabilities ?? []).filter((_, i) => i % 2 === 1);
-    p1.forEach((v, i) => expect(v).toBeCloseTo(p[i] as number, 12));
-    expect(Array.from(result.predictions)).toEqual([1, 0, 0, 1]);
-  });
+  it.each([
+    { objective: "binary" as const, label: "yBinary" as const, nClasses: 2 },
+    { objective: "multiclass" as const, label: "yClass" as const, nClasses: 3 },
+  ])(
+    "serves a $objective model after a JSON round trip like the learner",
+    ({ objective, label, nClasses }) => {
+      const model = train(objective, label);
+      const runtime = loadRuntime(JSON.parse(JSON.stringify(model.toJSON())));
+      expect(runtime.kind).toBe("native");
+      expect(runtime.signature).toMatchObject({ task: objective, nClasses });
+      expect(runtime.signature.inputs.map((c) => [c.name, c.type])).toEqual([
+        ["x", "double"],
+        ["city", "string"],
+      ]);
+      const result = runtime.predict(decodeColumns(runtime.signature, TEST));
+      const proba = model.predictProba(TEST_FRAME);
+      expect(Array.from(result.probabilities ?? [])).toEqual(Array.from(proba));
+      const argmax = Array.from({ length: 5 }, (_, r) => {
+        const row = Array.from(proba.subarray(r * nClasses, r * nClasses + nClasses));
+        return row.indexOf(Math.max(...row));
+      });
+      expect(Array.from(result.predictions)).toEqual(argmax);
+    },
+  );
 
-  it("serves a regression loopml GBDT with raw sums", () => {
-    const runtime = loadRuntime(stumps("regression"));
+  it("serves a regression model with the learner's values", () => {
+    const model = train("regression", "yValue");
+    const runtime = loadRuntime(model.toJSON());
     expect(runtime.signature.task).toBe("regression");
-    expect(Array.from(runtime.predict(decodeColumns(runtime.signature, INPUT)).predictions)).toEqual(MARGINS);
+    const result = runtime.predict(decodeColumns(runtime.signature, TEST));
+    expect(Array.from(result.predictions)).toEqual(Array.from(model.predict(TEST_FRAME)));
+    expect(result.probabilities).toBeUndefined();
   });
 
   it("rejects a document that is no known model", () => {
