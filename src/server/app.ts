@@ -15,6 +15,7 @@ import {
 } from "./auth.ts";
 import { errorHandler } from "./error-handler.ts";
 import { createOpenApiCollector } from "./openapi.ts";
+import { registerMlflowArtifactRoutes } from "./routes/mlflow-artifacts.ts";
 import { registerMlflowRegistryRoutes } from "./routes/mlflow-registry.ts";
 import { registerMlflowTrackingRoutes } from "./routes/mlflow-tracking.ts";
 import { registerRegistryRoutes } from "./routes/registry.ts";
@@ -168,6 +169,13 @@ export async function createApp(options: CreateAppOptions): Promise<FastifyInsta
       { prefix },
     );
   }
+  await app.register(
+    (artifacts) => {
+      registerMlflowArtifactRoutes(artifacts, ctx);
+      return Promise.resolve();
+    },
+    { prefix: "/api/2.0/mlflow-artifacts" },
+  );
   await app.ready();
   return app;
 }

@@ -177,6 +177,41 @@ describe("MLflow tracking API", () => {
   });
 });
 
+describe("MLflow artifact proxy", () => {
+  it("uploads, lists and downloads through mlflow-artifacts:/ URIs and rejects escaping paths", async () => {
+    const created = await post("runs/create", { experiment_id: "0" });
+    const info = created.body["run"]["info"];
+    expect(info["artifact_uri"]).toBe(`mlflow-artifacts:/0/${info["run_id"]}/artifacts`);
+    const base = `/api/2.0/mlflow-artifacts/artifacts/0/${info["run_id"]}/artifacts`;
+    const put = await app.inject({
+      method: "PUT",
+      url: `${base}/model/MLmodel`,
+      payload: Buffer.from("flavors: {}"),
+      headers: { "content-type": "application/octet-stream" },
+    });
+    expect(put.statusCode).toBe(200);
+    const list = await app.inject({
+      method: "GET",
+      url: `/api/2.0/mlflow-artifacts/artifacts?path=0/${info["run_id"]}/artifacts`,
+    });
+    expect(list.json<Json>()["files"]).toEqual([{ path: "model", is_dir: true }]);
+    const inner = await app.inject({
+      method: "GET",
+      url: `/api/2.0/mlflow-artifacts/artifacts?path=0/${info["run_id"]}/artifacts/model`,
+    });
+    expect(inner.json<Json>()["files"]).toEqual([{ path: "MLmodel", is_dir: false, file_size: 11 }]);
+    expect((await app.inject({ method: "GET", url: `${base}/model/MLmodel` })).body).toBe("flavors: {}");
+    const bad = await app.inject({
+      method: "PUT",
+      url: `${base}/..%2F..%2Fx`,
+      payload: Buffer.from("x"),
+      headers: { "content-type": "application/octet-stream" },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json<Json>()["error_code"]).toBe("INVALID_PARAMETER_VALUE");
+  });
+});
+
 describe("MLflow model registry API", () => {
   it("creates registered models and versions, and sets, reads and deletes aliases", async () => {
     const created = await post("registered-models/create", {

@@ -21,7 +21,9 @@ export function mlflowExperiment(e: Experiment): unknown {
   return {
     experiment_id: e.id,
     name: e.name,
-    artifact_location: e.artifactLocation,
+    artifact_location: e.artifactLocation.startsWith("loopml-artifacts:")
+      ? `mlflow-artifacts:/${e.id}`
+      : e.artifactLocation,
     lifecycle_stage: e.lifecycleStage,
     last_update_time: e.updatedAt,
     creation_time: e.createdAt,
@@ -39,7 +41,8 @@ export function mlflowRunInfo(i: RunInfo): unknown {
     status: i.status,
     start_time: i.startTime,
     ...(i.endTime !== null && { end_time: i.endTime }),
-    artifact_uri: `loopml-artifacts:/${i.experimentId}/${i.id}/artifacts`,
+    // Clients send artifacts of an mlflow-artifacts:/ URI through the server's artifact proxy.
+    artifact_uri: `mlflow-artifacts:/${i.experimentId}/${i.id}/artifacts`,
     lifecycle_stage: i.lifecycleStage,
   };
 }
