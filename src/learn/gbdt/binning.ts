@@ -69,6 +69,17 @@ export function computeBounds(values: Float64Array, maxBins: number, rng: Rng): 
   return Float64Array.from(bounds);
 }
 
+/**
+ * Bounds that give each category code its own bin (code c -> bin c), for native categorical splits;
+ * only for dictionaries of at most 255 entries.
+ */
+export function categoryBounds(nCategories: number): BinBounds {
+  const bounds = new Float64Array(Math.max(1, nCategories));
+  for (let c = 0; c + 1 < nCategories; c++) bounds[c] = c + 0.5;
+  bounds[bounds.length - 1] = Infinity;
+  return bounds;
+}
+
 /** Writes the bin of every value of one column into `out` (NaN -> MISSING_BIN). */
 export function binColumn(values: Float64Array, bounds: BinBounds, out: Uint8Array): void {
   const last = bounds.length - 1;

@@ -1,19 +1,25 @@
-// Flat typed-array forest: appending grown trees, batch prediction without per-row allocation, base64 codec.
+// Flat typed-array forest: appending grown trees, and a compact, validated base64 codec for serialization.
 import { LoopmlError } from "../../errors.ts";
-import { MISSING_BIN, type BinBounds, type BinnedMatrix } from "./binning.ts";
+import type { BinBounds } from "./binning.ts";
 import type { GrownTree } from "./grow-tree.ts";
 import type { FlatForest } from "./types.ts";
+
+/** Int32 words in one category set (256 bits, one per possible bin). */
+export const CATEGORY_WORDS = 8;
 
 export class ForestBuilder {
   private readonly feature: number[] = [];
   private readonly threshold: number[] = [];
-  private readonly thresholdBin: number[] = [];
+  private readonly categories: number[] = [];
+  private readonly categoryBits: number[] = [];
   private readonly left: number[] = [];
   private readonly right: number[] = [];
   private readonly defaultLeft: number[] = [];
   private readonly value: number[] = [];
   private readonly gain: number[] = [];
   private readonly roots: number[] = [];
+  /** categoryBits length after each tree, to cut the forest at any tree. */
+  private readonly bitsEnd: number[] = [];
 
   get nTrees(): number {
     return this.roots.length;
@@ -25,25 +31,29 @@ export class ForestBuilder {
     this.roots.push(offset);
     for (let i = 0; i < tree.feature.length; i++) {
       const f = tree.feature[i] as number;
-      const bin = tree.bin[i] as number;
+      const set = tree.categories[i] ?? null;
       this.feature.push(f);
-      this.thresholdBin.push(bin);
-      this.threshold.push(f < 0 ? 0 : ((bounds[f] as BinBounds)[bin] as number));
+      this.threshold.push(f < 0 || set ? 0 : ((bounds[f] as BinBounds)[tree.bin[i] as number] as number));
+      this.categories.push(set ? this.categoryBits.length : -1);
+      if (set) this.categoryBits.push(...set);
       this.left.push(f < 0 ? -1 : (tree.left[i] as number) + offset);
       this.right.push(f < 0 ? -1 : (tree.right[i] as number) + offset);
       this.defaultLeft.push(tree.defaultLeft[i] ? 1 : 0);
       this.value.push(tree.value[i] as number);
       this.gain.push(tree.gain[i] as number);
     }
+    this.bitsEnd.push(this.categoryBits.length);
   }
 
   /** The forest made of the first `nTrees` trees. */
   build(nTrees = this.roots.length): FlatForest {
     const end = nTrees < this.roots.length ? (this.roots[nTrees] as number) : this.feature.length;
+    const bitsEnd = nTrees === 0 ? 0 : (this.bitsEnd[nTrees - 1] as number);
     return {
       feature: Int32Array.from(this.feature.slice(0, end)),
       threshold: Float64Array.from(this.threshold.slice(0, end)),
-      thresholdBin: Uint8Array.from(this.thresholdBin.slice(0, end)),
+      categories: Int32Array.from(this.categories.slice(0, end)),
+      categoryBits: Int32Array.from(this.categoryBits.slice(0, bitsEnd)),
       left: Int32Array.from(this.left.slice(0, end)),
       right: Int32Array.from(this.right.slice(0, end)),
       defaultLeft: Uint8Array.from(this.defaultLeft.slice(0, end)),
@@ -51,36 +61,6 @@ export class ForestBuilder {
       gain: Float64Array.from(this.gain.slice(0, end)),
       roots: Int32Array.from(this.roots.slice(0, nTrees)),
     };
-  }
-}
-
-/** Adds the output of trees [fromTree, toTree) on binned rows (training or validation data) to raw. */
-export function predictBinnedRaw(
-  forest: FlatForest,
-  binned: BinnedMatrix,
-  fromTree: number,
-  toTree: number,
-  nOutputs: number,
-  raw: Float64Array,
-): void {
-  const { feature, thresholdBin, left, right, defaultLeft, value, roots } = forest;
-  const { bins, nRows } = binned;
-  for (let t = fromTree; t < toTree; t++) {
-    const root = roots[t] as number;
-    const out = t % nOutputs;
-    for (let r = 0; r < nRows; r++) {
-      let node = root;
-      let f = feature[node] as number;
-      while (f >= 0) {
-        const b = bins[f * nRows + r] as number;
-        if (b === MISSING_BIN)
-          node = defaultLeft[node] === 1 ? (left[node] as number) : (right[node] as number);
-        else node = b <= (thresholdBin[node] as number) ? (left[node] as number) : (right[node] as number);
-        f = feature[node] as number;
-      }
-      const k = r * nOutputs + out;
-      raw[k] = (raw[k] as number) + (value[node] as number);
-    }
   }
 }
 
@@ -92,7 +72,8 @@ export function encodeForest(forest: FlatForest): Encoded {
   return {
     feature: enc(forest.feature),
     threshold: enc(forest.threshold),
-    thresholdBin: enc(forest.thresholdBin),
+    categories: enc(forest.categories),
+    categoryBits: enc(forest.categoryBits),
     left: enc(forest.left),
     right: enc(forest.right),
     defaultLeft: enc(forest.defaultLeft),
@@ -102,6 +83,7 @@ export function encodeForest(forest: FlatForest): Encoded {
   };
 }
 
+/** Decodes and checks a forest, so that prediction can never index outside its arrays or loop. */
 export function decodeForest(encoded: Encoded): FlatForest {
   const bytes = (key: keyof FlatForest, width: number): ArrayBuffer => {
     const text = encoded[key];
@@ -115,7 +97,8 @@ export function decodeForest(encoded: Encoded): FlatForest {
   const forest: FlatForest = {
     feature: new Int32Array(bytes("feature", 4)),
     threshold: new Float64Array(bytes("threshold", 8)),
-    thresholdBin: new Uint8Array(bytes("thresholdBin", 1)),
+    categories: new Int32Array(bytes("categories", 4)),
+    categoryBits: new Int32Array(bytes("categoryBits", 4)),
     left: new Int32Array(bytes("left", 4)),
     right: new Int32Array(bytes("right", 4)),
     defaultLeft: new Uint8Array(bytes("defaultLeft", 1)),
@@ -125,13 +108,18 @@ export function decodeForest(encoded: Encoded): FlatForest {
   };
   const n = forest.feature.length;
   for (const key of Object.keys(forest) as (keyof FlatForest)[]) {
-    if (key !== "roots" && forest[key].length !== n) throw badModel(`forest.${key} has the wrong length`);
+    if (key !== "roots" && key !== "categoryBits" && forest[key].length !== n) {
+      throw badModel(`forest.${key} has the wrong length`);
+    }
   }
   for (let i = 0; i < n; i++) {
     if ((forest.feature[i] as number) >= 0) {
       const l = forest.left[i] as number;
-      const r = forest.right[i] as number;
-      if (l <= i || r <= i || l >= n || r >= n) throw badModel(`node ${i} points outside the forest`);
+      if (l <= i || l + 1 >= n || forest.right[i] !== l + 1) throw badModel(`node ${i} has invalid children`);
+    }
+    const c = forest.categories[i] as number;
+    if (c !== -1 && (c < 0 || c + CATEGORY_WORDS > forest.categoryBits.length)) {
+      throw badModel(`node ${i} points outside the category sets`);
     }
   }
   for (const root of forest.roots)

@@ -172,6 +172,25 @@ describe("gbdt", () => {
     expect(Number.isFinite(p[2])).toBe(true);
   });
 
+  it("splits a categorical column into two sets of categories in one node", () => {
+    // With ordinal codes, one split cannot separate a scattered subset; a native set split can.
+    const rng = createRng(18);
+    const names = Array.from({ length: 20 }, (_, i) => `c${i}`);
+    const high = new Set(["c1", "c4", "c5", "c11", "c17", "c18"]);
+    const city = Array.from({ length: 3000 }, () => names[rng.int(20)] as string);
+    const y = Float64Array.from(city, (c) => (high.has(c) ? 10 : 0));
+    const model = gbdt({ objective: "regression", nRounds: 1, maxDepth: 1, learningRate: 1, lambda: 0 }).fit(
+      frameFromColumns({ city, y }),
+      "y",
+    );
+    const p = model.predict(frameFromColumns({ city: names }));
+    names.forEach((name, i) => expect(p[i]).toBeCloseTo(high.has(name) ? 10 : 0, 5));
+    const again = loadModel(JSON.parse(JSON.stringify(model)));
+    expect(again.predict(frameFromColumns({ city: [...names, "unseen", null] }))).toEqual(
+      model.predict(frameFromColumns({ city: [...names, "unseen", null] })),
+    );
+  });
+
   it("fits the absolute, huber and poisson objectives better than a constant", () => {
     const train = regressionData(2000, 16);
     const test = regressionData(1000, 17);

@@ -16,10 +16,14 @@ export interface TreeSettings {
   readonly learningRate: number;
 }
 
-/** A tree in node arrays; feature -1 marks a leaf, whose `value` is already scaled by the learning rate. */
+/**
+ * A tree in node arrays; feature -1 marks a leaf, whose `value` is already scaled by the learning rate.
+ * A numeric split sends bins <= bin left; a categorical split sends the bins in its 256-bit set left.
+ */
 export interface GrownTree {
   readonly feature: number[];
   readonly bin: number[];
+  readonly categories: (Int32Array | null)[];
   readonly defaultLeft: boolean[];
   readonly left: number[];
   readonly right: number[];
@@ -30,6 +34,7 @@ export interface GrownTree {
 interface Split {
   feature: number;
   bin: number;
+  categories: Int32Array | null;
   defaultLeft: boolean;
   gain: number;
   gradLeft: number;
@@ -58,10 +63,20 @@ export function growTree(
   settings: TreeSettings,
   onLeaf: (start: number, end: number, value: number) => void,
 ): GrownTree {
-  const tree: GrownTree = { feature: [], bin: [], defaultLeft: [], left: [], right: [], value: [], gain: [] };
+  const tree: GrownTree = {
+    feature: [],
+    bin: [],
+    categories: [],
+    defaultLeft: [],
+    left: [],
+    right: [],
+    value: [],
+    gain: [],
+  };
   const newNode = (): number => {
     tree.feature.push(-1);
     tree.bin.push(0);
+    tree.categories.push(null);
     tree.defaultLeft.push(false);
     tree.left.push(-1);
     tree.right.push(-1);
@@ -147,6 +162,7 @@ export function growTree(
     };
     tree.feature[c.id] = split.feature;
     tree.bin[c.id] = split.bin;
+    tree.categories[c.id] = split.categories;
     tree.defaultLeft[c.id] = split.defaultLeft;
     tree.left[c.id] = left.id;
     tree.right[c.id] = right.id;
@@ -213,6 +229,14 @@ function findBestSplit(
   let bestGain = threshold;
   for (let k = 0; k < features.length; k++) {
     const f = features[k] as number;
+    if (ws.isCategorical[f] === 1) {
+      const found = bestCategorySplit(ws, hist, f, grad, hess, parentScore, bestGain, settings);
+      if (found) {
+        best = found;
+        bestGain = found.gain;
+      }
+      continue;
+    }
     const nb = ws.nBins[f] as number;
     const base = f * SLOT_STRIDE;
     const gMissing = hist[base + MISSING_SLOT] as number;
@@ -231,7 +255,7 @@ function findBestSplit(
           bestGain = gain;
           // Without missing values in training, unseen missing values follow the heavier child.
           const defaultLeft = !hasMissing && hl >= hr;
-          best = { feature: f, bin: b, defaultLeft, gain, gradLeft: gl, hessLeft: hl };
+          best = { feature: f, bin: b, categories: null, defaultLeft, gain, gradLeft: gl, hessLeft: hl };
         }
       }
       if (!hasMissing) continue;
@@ -243,12 +267,82 @@ function findBestSplit(
         const gain = score(gl2, hl2, lambda, alpha) + score(grad - gl2, hr2, lambda, alpha) - parentScore;
         if (gain > bestGain) {
           bestGain = gain;
-          best = { feature: f, bin: b, defaultLeft: true, gain, gradLeft: gl2, hessLeft: hl2 };
+          best = {
+            feature: f,
+            bin: b,
+            categories: null,
+            defaultLeft: true,
+            gain,
+            gradLeft: gl2,
+            hessLeft: hl2,
+          };
         }
       }
     }
   }
   return best;
+}
+
+/**
+ * Best split of a categorical feature into two sets of categories (LightGBM's method): order the
+ * categories present by gradient / hessian, then scan that order as if it were a numeric feature.
+ */
+function bestCategorySplit(
+  ws: GrowWorkspace,
+  hist: Float64Array,
+  f: number,
+  grad: number,
+  hess: number,
+  parentScore: number,
+  bestGain: number,
+  settings: TreeSettings,
+): Split | null {
+  const { lambda, alpha, minChildWeight } = settings;
+  const base = f * SLOT_STRIDE;
+  const present: number[] = [];
+  for (let b = 0; b < (ws.nBins[f] as number); b++)
+    if ((hist[base + 2 * b + 1] as number) > 0) present.push(b);
+  if (present.length < 2) return null;
+  const ratio = (b: number): number =>
+    (hist[base + 2 * b] as number) / ((hist[base + 2 * b + 1] as number) + lambda);
+  present.sort((a, b) => ratio(a) - ratio(b) || a - b);
+  const gMissing = hist[base + MISSING_SLOT] as number;
+  const hMissing = hist[base + MISSING_SLOT + 1] as number;
+  let found: { count: number; defaultLeft: boolean; gain: number; gl: number; hl: number } | null = null;
+  let gl = 0;
+  let hl = 0;
+  for (let i = 0; i + 1 < present.length; i++) {
+    const b = present[i] as number;
+    gl += hist[base + 2 * b] as number;
+    hl += hist[base + 2 * b + 1] as number;
+    for (const missingLeft of hMissing > 0 ? [false, true] : [false]) {
+      const gL = missingLeft ? gl + gMissing : gl;
+      const hL = missingLeft ? hl + hMissing : hl;
+      const hR = hess - hL;
+      if (hL < minChildWeight || hR < minChildWeight || hL <= 0 || hR <= 0) continue;
+      const gain = score(gL, hL, lambda, alpha) + score(grad - gL, hR, lambda, alpha) - parentScore;
+      if (gain > bestGain) {
+        bestGain = gain;
+        const defaultLeft = missingLeft || (hMissing === 0 && hL >= hR);
+        found = { count: i + 1, defaultLeft, gain, gl: gL, hl: hL };
+      }
+    }
+  }
+  if (!found) return null;
+  const categories = new Int32Array(8);
+  for (let i = 0; i < found.count; i++) {
+    const b = present[i] as number;
+    categories[b >> 5] = (categories[b >> 5] as number) | (1 << (b & 31));
+  }
+  return {
+    feature: f,
+    bin: 0,
+    categories,
+    defaultLeft: found.defaultLeft,
+    gain: found.gain,
+    gradLeft: found.gl,
+    hessLeft: found.hl,
+  };
 }
 
 /** Stable in-place partition of rows[start..end) by the split; returns where the right child starts. */
@@ -260,6 +354,18 @@ function partition(ws: GrowWorkspace, start: number, end: number, split: Split):
   const missingLeft = split.defaultLeft;
   let nl = start;
   let nr = 0;
+  const set = split.categories;
+  if (set) {
+    for (let i = start; i < end; i++) {
+      const r = rows[i] as number;
+      const b = bins[offset + r] as number;
+      if (b === MISSING_BIN ? missingLeft : (((set[b >> 5] as number) >>> (b & 31)) & 1) === 1)
+        rows[nl++] = r;
+      else scratch[nr++] = r;
+    }
+    rows.set(scratch.subarray(0, nr), nl);
+    return nl;
+  }
   for (let i = start; i < end; i++) {
     const r = rows[i] as number;
     const b = bins[offset + r] as number;

@@ -13,6 +13,8 @@ export interface GrowWorkspace {
   readonly binned: BinnedMatrix;
   /** Number of value bins of each feature (the missing bin comes on top). */
   readonly nBins: Uint16Array;
+  /** 1 for features split natively as categories (bin = category code). */
+  readonly isCategorical: Uint8Array;
   readonly grad: Float32Array;
   readonly hess: Float32Array;
   /** Row indices of the sample, partitioned in place so that each node owns a contiguous range. */
@@ -28,6 +30,7 @@ export interface GrowWorkspace {
 export function createWorkspace(
   binned: BinnedMatrix,
   nBins: Uint16Array,
+  isCategorical: Uint8Array,
   threads: ThreadPool | null,
 ): GrowWorkspace {
   const n = binned.nRows;
@@ -35,6 +38,7 @@ export function createWorkspace(
   return {
     binned,
     nBins,
+    isCategorical,
     grad: new Float32Array(n),
     hess: new Float32Array(n),
     rows: new Uint32Array(shared ? new SharedArrayBuffer(4 * n) : new ArrayBuffer(4 * n)),

@@ -126,11 +126,15 @@ export function histogramKernel(
 /**
  * Adds the forest's output for rows [from, to) to raw[r * nOutputs + tree % nOutputs]; `columns` holds one
  * array per model feature (NaN = missing). Rows are copied in blocks of 512 into a row-major buffer so
- * that walking a tree reads one small region of memory per row.
+ * that walking a tree reads one small region of memory per row. `walk` is the node's feature for numeric
+ * splits, -2 - feature for categorical splits (tested against the node's bit set) and -1 for leaves, so
+ * that forests without categorical splits pay a single well-predicted sign test.
  */
 export function predictKernel(
-  feature: Int32Array,
+  walk: Int32Array,
   threshold: Float64Array,
+  categories: Int32Array,
+  categoryBits: Int32Array,
   left: Int32Array,
   right: Int32Array,
   defaultLeft: Uint8Array,
@@ -158,13 +162,23 @@ export function predictKernel(
       for (let i = 0; i < size; i++) {
         const o = i * nFeatures;
         let node = root;
-        let f = feature[node] as number;
-        while (f >= 0) {
-          const v = block[o + f] as number;
-          if (v <= (threshold[node] as number)) node = left[node] as number;
-          else if (v !== v && defaultLeft[node] === 1) node = left[node] as number;
-          else node = right[node] as number;
-          f = feature[node] as number;
+        let f = walk[node] as number;
+        while (f !== -1) {
+          if (f >= 0) {
+            const v = block[o + f] as number;
+            if (v <= (threshold[node] as number)) node = left[node] as number;
+            else if (v !== v && defaultLeft[node] === 1) node = left[node] as number;
+            else node = right[node] as number;
+          } else {
+            const v = block[o - 2 - f] as number;
+            if (v !== v) node = defaultLeft[node] === 1 ? (left[node] as number) : (right[node] as number);
+            else {
+              const code = v | 0;
+              const word = categoryBits[(categories[node] as number) + (code >> 5)] as number;
+              node = ((word >>> (code & 31)) & 1) === 1 ? (left[node] as number) : (right[node] as number);
+            }
+          }
+          f = walk[node] as number;
         }
         const k = (start + i) * nOutputs + out;
         raw[k] = (raw[k] as number) + (value[node] as number);

@@ -40,7 +40,8 @@ export interface GbdtModelState {
 const PARALLEL_MIN_ROWS = 20_000;
 
 export class GbdtModel {
-  private sharedForest: FlatForest | null = null;
+  private walk: Int32Array | null = null;
+  private sharedForest: { forest: FlatForest; walk: Int32Array } | null = null;
 
   constructor(private readonly state: GbdtModelState) {}
 
@@ -71,49 +72,39 @@ export class GbdtModel {
       threads > 1 ? new SharedArrayBuffer(8 * n * nOutputs) : new ArrayBuffer(8 * n * nOutputs),
     );
     for (let i = 0; i < raw.length; i++) raw[i] = baseScore[i % nOutputs] as number;
+    this.walk ??= walkFeatures(forest);
     if (threads <= 1) {
       const f = forest;
-      predictKernel(
-        f.feature,
+      const args = [
         f.threshold,
+        f.categories,
+        f.categoryBits,
         f.left,
         f.right,
         f.defaultLeft,
         f.value,
-        f.roots,
-        columns,
-        nOutputs,
-        raw,
-        0,
-        n,
-      );
+      ] as const;
+      predictKernel(this.walk, ...args, f.roots, columns, nOutputs, raw, 0, n);
       return raw;
     }
     // Workers read the forest and the feature columns from shared memory; rows are split in equal ranges.
-    this.sharedForest ??= shareForest(forest);
-    const f = this.sharedForest;
+    this.sharedForest ??= { forest: shareForest(forest), walk: toShared(this.walk) };
+    const { forest: f, walk } = this.sharedForest;
     const sharedColumns = columns.map((c) => toShared(c));
     const jobs: Job[] = [];
     for (let p = 0; p < threads; p++) {
       const from = Math.floor((p * n) / threads);
       const to = Math.floor(((p + 1) * n) / threads);
-      jobs.push({
-        kind: "predict",
-        args: [
-          f.feature,
-          f.threshold,
-          f.left,
-          f.right,
-          f.defaultLeft,
-          f.value,
-          f.roots,
-          sharedColumns,
-          nOutputs,
-          raw,
-          from,
-          to,
-        ],
-      });
+      const args = [
+        f.threshold,
+        f.categories,
+        f.categoryBits,
+        f.left,
+        f.right,
+        f.defaultLeft,
+        f.value,
+      ] as const;
+      jobs.push({ kind: "predict", args: [walk, ...args, f.roots, sharedColumns, nOutputs, raw, from, to] });
     }
     getThreadPool(threads).runAll(jobs);
     return new Float64Array(raw);
@@ -239,11 +230,19 @@ export function loadModel(json: unknown, options: { readonly nThreads?: number }
   });
 }
 
+/** The kernel's node tests: feature for numeric splits, -2 - feature for categorical ones, -1 for leaves. */
+function walkFeatures(f: FlatForest): Int32Array {
+  return f.feature.map((feature, i) =>
+    feature >= 0 && (f.categories[i] as number) >= 0 ? -2 - feature : feature,
+  );
+}
+
 function shareForest(f: FlatForest): FlatForest {
   return {
     feature: toShared(f.feature),
     threshold: toShared(f.threshold),
-    thresholdBin: f.thresholdBin,
+    categories: toShared(f.categories),
+    categoryBits: toShared(f.categoryBits),
     left: toShared(f.left),
     right: toShared(f.right),
     defaultLeft: toShared(f.defaultLeft),

@@ -73,6 +73,8 @@ function createThreadPool(threads: number): ThreadPool {
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
+      // The worker source is plain JavaScript: inheriting the parent's loaders (tsx, test runners) only slows its start.
+      execArgv: [],
       workerData: { control, slot, port: port2 },
       transferList: [port2],
     });

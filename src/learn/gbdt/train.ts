@@ -2,7 +2,7 @@
 import { LoopmlError } from "../../errors.ts";
 import { getColumn, type Frame } from "../frame.ts";
 import { createRng, type Rng } from "../random.ts";
-import { binMatrix, computeBounds, type BinnedMatrix } from "./binning.ts";
+import { binMatrix, categoryBounds, computeBounds, MISSING_BIN, type BinnedMatrix } from "./binning.ts";
 import { ForestBuilder } from "./forest.ts";
 import { growTree, type GrownTree, type TreeSettings } from "./grow-tree.ts";
 import { createWorkspace } from "./histogram.ts";
@@ -57,7 +57,16 @@ function fit(
   const columns = featureColumns(frame, specs, "fit");
   const n = frame.nRows;
   const rng = createRng(params.seed);
-  const bounds = columns.map((values) => computeBounds(values, params.maxBins, rng));
+  // Categorical columns with at most 255 categories get one bin per category and native set splits;
+  // larger dictionaries fall back to quantile bins over their codes.
+  const isCategorical = Uint8Array.from(specs, (s) =>
+    s.kind === "categorical" && (s.dictionary?.length ?? 0) <= MISSING_BIN ? 1 : 0,
+  );
+  const bounds = columns.map((values, f) =>
+    isCategorical[f] === 1
+      ? categoryBounds((specs[f] as FeatureSpec).dictionary?.length ?? 0)
+      : computeBounds(values, params.maxBins, rng),
+  );
   const pool = nThreads > 1 && n * columns.length >= PARALLEL_MIN_FIT_CELLS ? getThreadPool(nThreads) : null;
   const binned = binMatrix(columns, bounds, n, pool !== null);
   const nBins = Uint16Array.from(bounds, (b) => b.length);
@@ -77,7 +86,7 @@ function fit(
     valid = { binned: binMatrix(vcols, bounds, options.valid.nRows), y: vy, raw: vraw };
   }
 
-  const ws = createWorkspace(binned, nBins, pool);
+  const ws = createWorkspace(binned, nBins, isCategorical, pool);
   const settings: TreeSettings = { ...params };
   const forest = new ForestBuilder();
   const allFeatures = Int32Array.from(specs, (_, f) => f);
@@ -131,6 +140,7 @@ function addTreeBinned(tree: GrownTree, binned: BinnedMatrix, K: number, k: numb
   const left = Int32Array.from(tree.left);
   const right = Int32Array.from(tree.right);
   const defaultLeft = Uint8Array.from(tree.defaultLeft, (d) => (d ? 1 : 0));
+  const sets = tree.categories;
   const value = Float64Array.from(tree.value);
   const { bins, nRows } = binned;
   for (let r = 0; r < nRows; r++) {
@@ -138,7 +148,13 @@ function addTreeBinned(tree: GrownTree, binned: BinnedMatrix, K: number, k: numb
     let f = feature[0] as number;
     while (f >= 0) {
       const b = bins[f * nRows + r] as number;
-      const goLeft = b === 255 ? defaultLeft[node] === 1 : b <= (bin[node] as number);
+      const set = sets[node];
+      const goLeft =
+        b === MISSING_BIN
+          ? defaultLeft[node] === 1
+          : set
+            ? (((set[b >> 5] as number) >>> (b & 31)) & 1) === 1
+            : b <= (bin[node] as number);
       node = goLeft ? (left[node] as number) : (right[node] as number);
       f = feature[node] as number;
     }

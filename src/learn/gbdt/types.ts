@@ -70,13 +70,16 @@ export interface FeatureSpec {
 
 /**
  * All trees flattened into parallel arrays (one entry per node). A node with feature -1 is a leaf.
- * Row goes left when value <= threshold, or when the value is missing and defaultLeft is 1.
+ * At a numeric split a row goes left when value <= threshold; at a categorical split when its category
+ * is in the node's set; a missing value goes left when defaultLeft is 1. The right child is left + 1.
  */
 export interface FlatForest {
   readonly feature: Int32Array;
   readonly threshold: Float64Array;
-  /** Bin index of the threshold, for prediction on binned training data. */
-  readonly thresholdBin: Uint8Array;
+  /** For a categorical split, the offset of its 8-word (256-bit) category set in categoryBits; else -1. */
+  readonly categories: Int32Array;
+  /** Category sets: bit c of a set is 1 when category code c goes left. */
+  readonly categoryBits: Int32Array;
   readonly left: Int32Array;
   readonly right: Int32Array;
   readonly defaultLeft: Uint8Array;
