@@ -57,3 +57,18 @@ export {
   type MetricName as AutomlMetric,
   type LearnerName as AutomlLearner,
 } from "./automl/index.ts";
+export { registerServingRoutes, type ServingOptions, type ServingHandle } from "./serving/server.ts";
+export { loadRuntime, loadRuntimeFromFile } from "./serving/runtimes/load.ts";
+export { createXgboostJsonRuntime } from "./serving/runtimes/xgboost-json/runtime.ts";
+export { createNativeRuntime } from "./serving/runtimes/native.ts";
+export { decodeRows, decodeColumns, decodeSplit, type DecodeLimits } from "./serving/decode.ts";
+export { createBatcher, type BatchingOptions } from "./serving/batcher.ts";
+export { scoreCsvFile, type ScoreFileOptions } from "./serving/batch-predict.ts";
+export type { ServedModelSpec } from "./serving/models.ts";
+export type {
+  ModelRuntime,
+  ModelSignature,
+  ColumnSpec as ServingColumnSpec,
+  Batch as ServingBatch,
+  PredictResult,
+} from "./serving/types.ts";
