@@ -57,6 +57,14 @@ export {
   type MetricName as AutomlMetric,
   type LearnerName as AutomlLearner,
 } from "./automl/index.ts";
+export { parseCron, nextFireTime, dueFiring, type CronSchedule } from "./pipeline/cron.ts";
+export {
+  parseAutomationYaml,
+  type Automation,
+  type ScheduleSpec,
+  type TriggerSpec,
+} from "./pipeline/schedules.ts";
+export { createScheduler, type Scheduler, type Firing } from "./pipeline/scheduler.ts";
 export { registerServingRoutes, type ServingOptions, type ServingHandle } from "./serving/server.ts";
 export { loadRuntime, loadRuntimeFromFile } from "./serving/runtimes/load.ts";
 export { createXgboostJsonRuntime } from "./serving/runtimes/xgboost-json/runtime.ts";

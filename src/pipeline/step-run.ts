@@ -1,4 +1,4 @@
-// What one attempt of a step needs besides the shell: its environment, param substitution, function steps.
+// One attempt of a step: clearing its outputs, its environment and params, the shell command or function, its metrics.
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { stepOutputs } from "./plan.ts";
