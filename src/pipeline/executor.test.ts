@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeTempDir } from "../../test/setup/tmp.ts";
+import { createDataService } from "../data/service.ts";
 import { openWorkspace, type Workspace } from "../workspace.ts";
 import { definePipeline, step } from "./define.ts";
 import { planPipeline, runPipeline, type PipelineRunResult } from "./executor.ts";
@@ -210,5 +211,38 @@ describe("runPipeline", () => {
     expect(existsSync(join(tmp.path, "m.json"))).toBe(true);
     const again = await runPipeline(pipelineDeps(ws), p);
     expect(again.steps[0]).toMatchObject({ status: "cached", metrics: { "score.f1": 1.5 } });
+  });
+
+  it("keys a dataset input by its version's content id and tells the command which version it got", async () => {
+    const data = createDataService(ws);
+    writeFileSync(join(tmp.path, "data", "flights.csv"), "a,b\n1,2\n");
+    const v1 = await data.add("data/flights.csv", { name: "flights" });
+    const p = definePipeline({
+      name: "ds",
+      steps: {
+        use: step({
+          run: 'echo "$LOOPML_DATASET_FLIGHTS" > used.txt',
+          deps: ["dataset:flights@latest"],
+          outs: ["used.txt"],
+        }),
+      },
+    });
+    const first = await runPipeline(pipelineDeps(ws), p);
+    expect(first.status).toBe("succeeded");
+    const id1 = read("used.txt").trim();
+    expect(id1).toMatch(/^[0-9a-f]{64}$/);
+    expect(first.steps[0]?.inputs).toEqual([{ dep: "dataset:flights@latest", id: id1 }]);
+    expect(JSON.stringify(v1)).toContain(id1);
+    expect((await runPipeline(pipelineDeps(ws), p)).steps[0]?.status).toBe("cached");
+    writeFileSync(join(tmp.path, "data", "flights.csv"), "a,b\n1,2\n3,4\n");
+    await data.add("data/flights.csv", { name: "flights" });
+    const third = await runPipeline(pipelineDeps(ws), p);
+    expect(third.steps[0]?.status).toBe("succeeded");
+    expect(read("used.txt").trim()).not.toBe(id1);
+    const missing = definePipeline({
+      name: "nods",
+      steps: { x: step({ run: "true", deps: ["dataset:nope@1"] }) },
+    });
+    await expect(runPipeline(pipelineDeps(ws), missing)).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 });

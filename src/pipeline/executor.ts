@@ -364,6 +364,12 @@ async function executeStep(
     }
   }
 
+  // A command learns which dataset version it was keyed on, e.g. LOOPML_DATASET_FLIGHTS=<version id>.
+  const datasetEnv: Record<string, string> = {};
+  for (const i of inputs) {
+    const m = /^dataset:(.+)@/.exec(i.dep);
+    if (m?.[1]) datasetEnv[`LOOPML_DATASET_${m[1].toUpperCase().replace(/[^A-Z0-9_]/g, "_")}`] = i.id;
+  }
   const maxAttempts = spec.retries + 1;
   let last: AttemptResult | undefined;
   let attempt = 0;
@@ -375,7 +381,7 @@ async function executeStep(
       await delay(delayMs);
     }
     options.onEvent?.({ type: "step-start", step: name, attempt });
-    last = await attemptStep(spec, params, r.dag.pipeline, deps.projectDir, options);
+    last = await attemptStep(spec, params, r.dag.pipeline, deps.projectDir, { ...options, env: datasetEnv });
     if (last.ok || !last.retryable || options.signal?.aborted) break;
   }
   const result = last as AttemptResult;

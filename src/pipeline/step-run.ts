@@ -122,6 +122,8 @@ export async function attemptStep(
   options: {
     readonly signal?: AbortSignal;
     readonly onOutput?: (step: string, stream: "stdout" | "stderr", chunk: Buffer) => void;
+    /** Added to the step's environment, e.g. the content ids of its dataset inputs. */
+    readonly env?: Readonly<Record<string, string>>;
   },
 ): Promise<AttemptResult> {
   // Declared outputs are removed first, so a stale file from an earlier run cannot pass as written.
@@ -135,7 +137,7 @@ export async function attemptStep(
   if (typeof command !== "string") return command;
   const r = await runCommand(command, {
     cwd: projectDir,
-    env: stepEnv(spec, params, pipeline),
+    env: { ...stepEnv(spec, params, pipeline), ...options.env },
     ...(spec.timeoutMs !== undefined && { timeoutMs: spec.timeoutMs }),
     ...(options.signal && { signal: options.signal }),
     ...(options.onOutput && {
