@@ -44,10 +44,13 @@ fit_seconds = time.perf_counter() - t0
 fit_cpu_seconds = time.process_time() - c0
 
 best = float("inf")
+best_cpu = float("inf")
 for _ in range(3):
     t1 = time.perf_counter()
+    c1 = time.process_time()
     pred = booster.inplace_predict(x_test)
     best = min(best, time.perf_counter() - t1)
+    best_cpu = min(best_cpu, time.process_time() - c1)
 np.asarray(pred, dtype=np.float64).tofile(out_path)
 
 print(
@@ -58,6 +61,7 @@ print(
             "fitSeconds": fit_seconds,
             "fitCpuSeconds": fit_cpu_seconds,
             "predictRowsPerSecond": n_test / best,
+            "predictRowsPerCpuSecond": n_test / best_cpu,
             "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
     )
