@@ -53,7 +53,7 @@ export function formatVersions(versions: readonly DatasetVersion[]): string {
 function fmtValue(v: number | string | undefined): string {
   if (v === undefined) return "";
   if (typeof v === "string") return v;
-  return Number.isInteger(v) ? String(v) : v.toPrecision(6);
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
 }
 
 export function formatProfile(path: string, t: TableProfile): string {
