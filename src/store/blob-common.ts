@@ -17,6 +17,23 @@ export function toReadable(source: Readable | Uint8Array): Readable {
   return source instanceof Uint8Array ? Readable.from([source]) : source;
 }
 
+/** Passes bytes through while hashing and counting them; `digest()` gives the blob id once the stream ended. */
+export function createHashingStream(): {
+  readonly stream: Transform;
+  digest(): { id: string; size: number };
+} {
+  const hash = createHash(HASH_ALGORITHM);
+  let size = 0;
+  const stream = new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  return { stream, digest: () => ({ id: hash.digest("hex"), size }) };
+}
+
 /** Passes bytes through and fails at the end when they do not hash to `id`. */
 export function createVerifier(id: string, location: string): Transform {
   const hash = createHash(HASH_ALGORITHM);

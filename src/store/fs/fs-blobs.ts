@@ -1,15 +1,15 @@
 // Content-addressed blobs in a folder: objects/ab/cdef…, written to a temp file, fsynced, then renamed.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { Transform, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { HASH_ALGORITHM } from "../../_internal/hash.ts";
 import type { BlobInfo, BlobStore } from "../types.ts";
 import {
   assertContentId,
   blobNotFound,
+  createHashingStream,
   createVerifier,
   readAll,
   toReadable,
@@ -45,19 +45,11 @@ export async function createFsBlobs(options: FsBlobsOptions): Promise<BlobStore>
 
   async function put(source: Readable | Uint8Array): Promise<BlobInfo> {
     const tmpPath = join(root, TMP, `${randomBytes(8).toString("hex")}.part`);
-    const hash = createHash(HASH_ALGORITHM);
-    let size = 0;
-    const hasher = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        hash.update(chunk);
-        size += chunk.length;
-        done(null, chunk);
-      },
-    });
+    const hasher = createHashingStream();
     try {
       const out = createWriteStream(tmpPath, { flags: "wx", highWaterMark: IO_CHUNK });
-      await pipeline(toReadable(source), hasher, out);
-      const id = hash.digest("hex");
+      await pipeline(toReadable(source), hasher.stream, out);
+      const { id, size } = hasher.digest();
       const finalPath = pathOf(id);
       if (await exists(finalPath)) {
         await unlink(tmpPath);

@@ -1,10 +1,10 @@
 // Content-addressed blobs in an S3 bucket: PREFIX/ab/cdef…, hashed through a temp file, then uploaded whole or not at all.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable, Transform } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
   AbortMultipartUploadCommand,
@@ -16,12 +16,12 @@ import {
   paginateListObjectsV2,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { HASH_ALGORITHM } from "../../_internal/hash.ts";
 import { LoopmlError } from "../../errors.ts";
 import type { BlobInfo, BlobStore } from "../types.ts";
 import {
   assertContentId,
   blobNotFound,
+  createHashingStream,
   createVerifier,
   readAll,
   toReadable,
@@ -179,26 +179,18 @@ export async function createS3Blobs(options: S3BlobsOptions): Promise<BlobStore>
     // The id is only known once every byte is hashed, so the bytes wait in a temp file rather
     // than in memory; the key is then written once, whole.
     const tmpPath = join(tmpRoot, `${randomBytes(8).toString("hex")}.part`);
-    const hash = createHash(HASH_ALGORITHM);
-    let size = 0;
-    const hasher = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        hash.update(chunk);
-        size += chunk.length;
-        done(null, chunk);
-      },
-    });
+    const hasher = createHashingStream();
     try {
       try {
         await pipeline(
           toReadable(source),
-          hasher,
+          hasher.stream,
           createWriteStream(tmpPath, { flags: "wx", highWaterMark: IO_CHUNK }),
         );
       } catch (e) {
         throw writeError(e, `the temp folder ${tmpRoot}`);
       }
-      const id = hash.digest("hex");
+      const { id, size } = hasher.digest();
       const existing = await headSize(id);
       // An object of another size under this key is damaged; uploading replaces it.
       if (existing === size) return { id, size, created: false };
