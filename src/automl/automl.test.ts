@@ -20,7 +20,7 @@ describe("automl", () => {
     });
     expect(result.trials).toHaveLength(6);
     expect(seen.map((t) => t.id)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(result.problem.dropped.map((d) => d.name).sort()).toEqual(["constant", "id", "leak"]);
+    expect(result.problem.dropped.map((d) => d.name).sort()).toEqual(["constant", "day", "id", "leak"]);
     expect(result.best.score).toBeGreaterThan(0.85);
     const scores = result.leaderboard.filter((e) => e.learner !== "ensemble").map((e) => e.score);
     expect(scores).toEqual([...scores].sort((a, b) => b - a));

@@ -6,6 +6,8 @@ import type { Task } from "./types.ts";
 const MIN_ROWS_FOR_ID = 20;
 /** Below this many rows a perfect predictor may be luck, not a leak. */
 const MIN_ROWS_FOR_LEAK = 30;
+/** Share of distinct values above which a text column is treated as an identifier. */
+const HIGH_CARDINALITY = 0.5;
 const ID_NAME = /(^|[^a-z])(id|key|index|uuid|row)([^a-z]|$)|Id$|ID$/i;
 
 export interface ColumnVerdict {
@@ -48,6 +50,13 @@ export function screenColumn(column: Column, rows: Uint32Array, y: Float64Array,
     if (allIntegers && (ID_NAME.test(column.name) || monotonic(column.values))) {
       return { allMissing: false, dropReason: "id-like: a distinct integer on every row (a row number)" };
     }
+  }
+  // Category-set splits on a text column with mostly unique values memorise rows instead of learning.
+  if (column.kind === "categorical" && n >= MIN_ROWS_FOR_ID && counts.size > HIGH_CARDINALITY * present) {
+    return {
+      allMissing: false,
+      dropReason: `high-cardinality text: ${counts.size} distinct values in ${present} rows, too many to learn from`,
+    };
   }
   if (n >= MIN_ROWS_FOR_LEAK) {
     const leak =

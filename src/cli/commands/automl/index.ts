@@ -5,10 +5,12 @@ import type { Command } from "commander";
 import { automl, type AutomlResult } from "../../../automl/automl.ts";
 import { formatLeaderboard, formatProblem } from "../../../automl/leaderboard.ts";
 import { METRIC_NAMES } from "../../../automl/metric.ts";
-import type { MetricName, ProgressState, Task } from "../../../automl/types.ts";
+import { startAutomlTracking } from "../../../automl/track.ts";
+import type { MetricName, ProgressState, Task, TrialRecord } from "../../../automl/types.ts";
 import { readFrame } from "../../../data/read-frame.ts";
 import { LoopmlError } from "../../../errors.ts";
-import { globalOptions } from "../../context.ts";
+import { createTrackingService } from "../../../tracking/service.ts";
+import { globalOptions, withWorkspace } from "../../context.ts";
 import { emit } from "../../output.ts";
 import { formatSeconds } from "../../progress.ts";
 
@@ -24,6 +26,7 @@ interface AutomlCliOptions {
   exclude?: string;
   ensemble: boolean;
   out?: string;
+  experiment?: string;
   json?: boolean;
 }
 
@@ -54,6 +57,10 @@ export function registerAutomlCommand(program: Command): void {
     .option("--exclude <columns>", "comma-separated columns to leave out of the features")
     .option("--no-ensemble", "keep the best single model even when an ensemble validates better")
     .option("--out <file>", "write the refit model (JSON, with its preprocessing) to this file")
+    .option(
+      "--experiment <name>",
+      "track the search as a run of this experiment, with one nested run per trial",
+    )
     .option("--json", "print JSON")
     .addHelpText(
       "after",
@@ -73,9 +80,9 @@ export function registerAutomlCommand(program: Command): void {
       const onInterrupt = (): void => controller.abort();
       process.once("SIGINT", onInterrupt);
       const progress = createProgressLine();
-      let result: AutomlResult;
-      try {
-        result = await automl(frame, {
+      const out = opts.out === undefined ? null : resolve(dir, opts.out);
+      const search = async (onTrial?: (t: TrialRecord) => Promise<void>): Promise<AutomlResult> => {
+        const result = await automl(frame, {
           target: opts.target,
           task,
           ...(opts.metric !== undefined && { metric: opts.metric as MetricName }),
@@ -87,13 +94,36 @@ export function registerAutomlCommand(program: Command): void {
           seed,
           signal: controller.signal,
           onProgress: progress.update,
+          ...(onTrial && { onTrial }),
         });
+        if (out !== null) await writeFile(out, JSON.stringify(result.model));
+        return result;
+      };
+      let result: AutomlResult;
+      try {
+        result =
+          opts.experiment === undefined
+            ? await search()
+            : await withWorkspace(cmd, async (ws) => {
+                const tracker = await startAutomlTracking(createTrackingService(ws), {
+                  experiment: opts.experiment as string,
+                  target: opts.target,
+                  data: opts.data,
+                  ...(opts.metric !== undefined && { metric: opts.metric }),
+                });
+                try {
+                  const r = await search((t) => tracker.onTrial(t));
+                  await tracker.finish(r, out ?? undefined);
+                  return r;
+                } catch (e) {
+                  await tracker.fail();
+                  throw e;
+                }
+              });
       } finally {
         process.removeListener("SIGINT", onInterrupt);
         progress.finish();
       }
-      const out = opts.out === undefined ? null : resolve(dir, opts.out);
-      if (out !== null) await writeFile(out, JSON.stringify(result.model));
       emit(
         opts.json === true,
         {
