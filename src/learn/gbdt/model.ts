@@ -37,7 +37,7 @@ export interface GbdtModelState {
 }
 
 /** Batches smaller than this many rows are predicted on the calling thread alone. */
-const PARALLEL_MIN_ROWS = 20_000;
+const PARALLEL_MIN_ROWS = 10_000;
 
 export class GbdtModel {
   private walk: Int32Array | null = null;

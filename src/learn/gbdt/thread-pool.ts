@@ -49,6 +49,12 @@ export interface ThreadPool {
 }
 
 let shared: { pool: ThreadPool; size: number } | null = null;
+let jobsOnWorkers = 0;
+
+/** How many jobs worker threads have run in this process (lets tests check that threads were used). */
+export function workerJobCount(): number {
+  return jobsOnWorkers;
+}
 
 /** Thread count used when the caller does not choose one: the machine's cores, at most 8. */
 export function defaultThreads(): number {
@@ -91,6 +97,7 @@ function createThreadPool(threads: number): ThreadPool {
           `Thread pool of ${nWorkers + 1} got ${jobs.length} jobs (this is a bug in loopml).`,
         );
       }
+      jobsOnWorkers += jobs.length - 1;
       for (let w = 1; w < jobs.length; w++) {
         (ports[w - 1] as MessagePort).postMessage(jobs[w]);
         Atomics.store(control, w - 1, PENDING);

@@ -2,12 +2,13 @@ import { describe, expect, it } from "vitest";
 import { frameFromColumns } from "../frame.ts";
 import { createRng } from "../random.ts";
 import { gbdt, loadModel } from "./index.ts";
+import { workerJobCount } from "./thread-pool.ts";
 
 describe("gbdt worker threads", () => {
   it("gives a bit-identical model and predictions with 2 threads as with 1", () => {
-    // 50,000 rows x 20 features is just above the size where training switches to worker threads.
+    // 25,000 rows x 20 features is just above the size where training and prediction switch to worker threads.
     const rng = createRng(21);
-    const n = 50_000;
+    const n = 25_000;
     const columns: Record<string, Float64Array> = {};
     for (let f = 0; f < 20; f++) {
       columns[`x${f}`] = Float64Array.from({ length: n }, () => (rng.next() < 0.05 ? NaN : rng.next()));
@@ -20,10 +21,14 @@ describe("gbdt worker threads", () => {
     const frame = frameFromColumns(columns);
     const params = { objective: "binary", nRounds: 4, maxDepth: 3, learningRate: 0.3, seed: 3 } as const;
     const one = gbdt({ ...params, nThreads: 1 }).fit(frame, "y");
+    expect(workerJobCount()).toBe(0);
     const two = gbdt({ ...params, nThreads: 2 }).fit(frame, "y");
+    const afterFit = workerJobCount();
+    expect(afterFit).toBeGreaterThan(0);
     expect(JSON.stringify(two)).toBe(JSON.stringify(one));
     const serial = loadModel(one.toJSON(), { nThreads: 1 }).predict(frame);
     const parallel = loadModel(one.toJSON(), { nThreads: 2 }).predict(frame);
+    expect(workerJobCount()).toBeGreaterThan(afterFit);
     expect(parallel).toEqual(serial);
     expect(parallel.buffer).toBeInstanceOf(ArrayBuffer);
   });

@@ -12,7 +12,7 @@ import { defaultThreads, getThreadPool } from "./thread-pool.ts";
 import type { FeatureSpec, GbdtParams, Objective, ResolvedParams } from "./types.ts";
 
 /** Training data smaller than this many cells is binned and grown on one thread: workers would not pay off. */
-const PARALLEL_MIN_FIT_CELLS = 1_000_000;
+const PARALLEL_MIN_FIT_CELLS = 500_000;
 
 export interface FitOptions {
   /** Validation frame for early stopping (same feature columns and label as the training frame). */
