@@ -4,7 +4,16 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 
 /** The entry script of each area, in the order they run. Areas whose script is absent are reported, not skipped silently. */
-const BENCHMARKS = ["blobs/put-get.ts", "data/add.ts", "learn/gbdt-vs-xgboost.ts", "drift/drift-vs-scipy.ts"];
+const BENCHMARKS = [
+  "blobs/put-get.ts",
+  "data/add.ts",
+  "pipeline/pipeline.ts",
+  "tracking/tracking.ts",
+  "learn/gbdt-vs-xgboost.ts",
+  "drift/drift-vs-scipy.ts",
+  "serving/serving-vs-flask.ts",
+  "automl/automl-vs-optuna.ts",
+];
 
 const only = process.argv.slice(2);
 let failed = 0;

@@ -19,7 +19,7 @@ import { createTrackingService, type TrackingService } from "../src/tracking/ser
 import { openWorkspace, type Workspace } from "../src/workspace.ts";
 
 const ROOT = join(import.meta.dirname, "..");
-const WORKSPACE = join(ROOT, "demo-workspace");
+const WORKSPACE = process.env["DEMO_WORKSPACE"] ?? join(ROOT, "demo-workspace");
 // vega-datasets exports only its build/index.js: its data folder sits beside build/.
 const FLIGHTS = join(
   dirname(createRequire(import.meta.url).resolve("vega-datasets")),
