@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 
 export interface BenchResult {
@@ -28,17 +28,9 @@ export function machine(): Record<string, unknown> {
     cpuModel: cpus()[0]?.model,
     memoryGiB: Math.round(totalmem() / 1024 ** 3),
     node: process.version,
+    // Other work on the machine skews wall-clock figures; the 1-minute load average says how much.
+    loadAverage1m: loadavg()[0],
   };
-}
-
-/** Writes bench/results/NAME.json with the date and machine beside the figures. */
-export function writeResults(name: string, body: Record<string, unknown>): Promise<void> {
-  const path = join(import.meta.dirname, "results", `${name}.json`);
-  writeFileSync(
-    path,
-    `${JSON.stringify({ benchmark: name, date: new Date().toISOString(), machine: machine(), ...body }, null, 2)}\n`,
-  );
-  return Promise.resolve();
 }
 
 /** A file of incompressible bytes, written in 16 MiB blocks of fresh random data. */
