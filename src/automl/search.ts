@@ -144,6 +144,7 @@ export async function runSearch(ctx: EvalContext, options: SearchOptions): Promi
       params: proposal.params,
       sampleSize: Math.min(sampleSize, maxTrain),
       fullFidelity: level === top,
+      metric: ctx.problem.metric,
       score: outcome.score,
       spread: outcome.spread,
       status,

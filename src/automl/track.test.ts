@@ -47,7 +47,6 @@ describe("startAutomlTracking", () => {
     const tracker = await startAutomlTracking(tracking, {
       experiment: "demo",
       target: "target",
-      metric: "rmse",
     });
     const result = await automl(frame, {
       target: "target",

@@ -15,7 +15,6 @@ export interface AutomlTracker {
 export interface AutomlTrackingOptions {
   readonly experiment: string;
   readonly target: string;
-  readonly metric?: string;
   /** Where the data came from, as a tag (a file path or NAME@VERSION). */
   readonly data?: string;
 }
@@ -58,8 +57,8 @@ export async function startAutomlTracking(
         fit_seconds: trial.fitSeconds,
         predict_us_per_row: trial.predictMicrosPerRow,
       };
-      if (Number.isFinite(trial.score)) metrics[options.metric ?? "score"] = trial.score;
-      if (trial.spread !== null) metrics[`${options.metric ?? "score"}_spread`] = trial.spread;
+      if (Number.isFinite(trial.score)) metrics[trial.metric] = trial.score;
+      if (trial.spread !== null) metrics[`${trial.metric}_spread`] = trial.spread;
       await run.logMetrics(metrics);
       await run.end(trial.status === "ok" ? "FINISHED" : trial.status === "pruned" ? "KILLED" : "FAILED");
     },

@@ -62,7 +62,8 @@ export interface TrialRecord {
   /** Training rows per fit (sample-size fidelity); equal to the full train size at full fidelity. */
   readonly sampleSize: number;
   readonly fullFidelity: boolean;
-  /** Metric value averaged over the validation splits (in the metric's own direction). */
+  readonly metric: MetricName;
+  /** The metric on all out-of-fold predictions together (the mean over the splits run, when pruned). */
   readonly score: number;
   /** Standard deviation of the metric over splits; null for a single holdout. */
   readonly spread: number | null;

@@ -109,7 +109,6 @@ export function registerAutomlCommand(program: Command): void {
                   experiment: opts.experiment as string,
                   target: opts.target,
                   data: opts.data,
-                  ...(opts.metric !== undefined && { metric: opts.metric }),
                 });
                 try {
                   const r = await search((t) => tracker.onTrial(t));
