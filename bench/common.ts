@@ -33,6 +33,16 @@ export function machine(): Record<string, unknown> {
   };
 }
 
+/** Writes bench/results/NAME.json with the date and machine beside the figures. */
+export function writeResults(name: string, body: Record<string, unknown>): Promise<void> {
+  const path = join(import.meta.dirname, "results", `${name}.json`);
+  writeFileSync(
+    path,
+    `${JSON.stringify({ benchmark: name, date: new Date().toISOString(), machine: machine(), ...body }, null, 2)}\n`,
+  );
+  return Promise.resolve();
+}
+
 /** A file of incompressible bytes, written in 16 MiB blocks of fresh random data. */
 export async function makeTestFile(path: string, size: number): Promise<void> {
   const fh = await open(path, "w");
