@@ -1,8 +1,25 @@
 // Pieces shared by the blob backends: id checks, the verifying read stream, error mapping.
 import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { LoopmlError } from "../errors.ts";
 import { HASH_ALGORITHM, isContentId } from "../_internal/hash.ts";
+import type { BlobStore } from "./types.ts";
+
+/** Read and write size for blob files: large enough that syscalls do not dominate. */
+export const IO_CHUNK = 1 << 20;
+
+/** What a backend implements; the rest of the contract is derived from it, once for every backend. */
+export type BlobBackend = Pick<BlobStore, "location" | "put" | "get" | "stat" | "list" | "delete" | "close">;
+
+export function completeBlobStore(backend: BlobBackend): BlobStore {
+  return {
+    ...backend,
+    putFile: (path) => backend.put(createReadStream(path, { highWaterMark: IO_CHUNK })),
+    getBytes: (id) => readAll(backend.get(id)),
+    has: async (id) => (await backend.stat(id)) !== undefined,
+  };
+}
 
 export function assertContentId(id: string): void {
   if (!isContentId(id)) {

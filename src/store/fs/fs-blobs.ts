@@ -9,9 +9,10 @@ import type { BlobInfo, BlobStore } from "../types.ts";
 import {
   assertContentId,
   blobNotFound,
+  completeBlobStore,
   createHashingStream,
   createVerifier,
-  readAll,
+  IO_CHUNK,
   toReadable,
   writeError,
 } from "../blob-common.ts";
@@ -24,7 +25,6 @@ export interface FsBlobsOptions {
 
 const TMP = "tmp";
 const STALE_TMP_MS = 24 * 3600_000;
-const IO_CHUNK = 1 << 20;
 
 /**
  * @example
@@ -95,21 +95,18 @@ export async function createFsBlobs(options: FsBlobsOptions): Promise<BlobStore>
     }
   }
 
-  return {
+  return completeBlobStore({
     location,
     put,
-    putFile: (path) => put(createReadStream(path, { highWaterMark: IO_CHUNK })),
     get,
-    getBytes: (id) => readAll(get(id)),
     stat: statBlob,
-    has: async (id) => (await statBlob(id)) !== undefined,
     list,
     delete: async (id) => {
       assertContentId(id);
       await rm(pathOf(id), { force: true });
     },
     close: () => Promise.resolve(),
-  };
+  });
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -21,9 +21,10 @@ import type { BlobInfo, BlobStore } from "../types.ts";
 import {
   assertContentId,
   blobNotFound,
+  completeBlobStore,
   createHashingStream,
   createVerifier,
-  readAll,
+  IO_CHUNK,
   toReadable,
   writeError,
 } from "../blob-common.ts";
@@ -59,7 +60,6 @@ export interface S3BlobsOptions {
 
 const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 4;
-const IO_CHUNK = 1 << 20;
 const STALE_TMP_MS = 24 * 3600_000;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const KEY_TAIL = /^([0-9a-f]{2})\/([0-9a-f]{62})$/;
@@ -295,21 +295,18 @@ export async function createS3Blobs(options: S3BlobsOptions): Promise<BlobStore>
     }
   }
 
-  return {
+  return completeBlobStore({
     location,
     put,
-    putFile: (path) => put(createReadStream(path, { highWaterMark: IO_CHUNK })),
     get,
-    getBytes: (id) => readAll(get(id)),
     stat: statBlob,
-    has: async (id) => (await statBlob(id)) !== undefined,
     list,
     delete: deleteBlob,
     close: () => {
       client.destroy();
       return Promise.resolve();
     },
-  };
+  });
 }
 
 function invalid(message: string): LoopmlError {
