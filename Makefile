@@ -5,10 +5,10 @@ NPM_STAMP := node_modules/.loopml-installed
 SYSTEM_PACKAGES := postgresql redis-server
 BENCH_PACKAGES := python3-xgboost python3-sklearn python3-scipy coreutils
 
-.PHONY: help install system-deps lint typecheck test test-fast bench demo clean
+.PHONY: help install system-deps lint typecheck test bench demo clean
 
 help:
-	@echo "make demo       install what is missing, then run the loopml loop on bundled data"
+	@echo "make demo       install npm packages if missing, then run the MLOps loop on bundled flights data"
 	@echo "make test       install what is missing, then lint, typecheck and every test"
 	@echo "make bench      run the benchmarks; results go to bench/results/"
 	@echo "make lint | typecheck | install | clean"
@@ -47,7 +47,7 @@ bench: install
 	dpkg -s $(BENCH_PACKAGES) >/dev/null 2>&1 || { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(BENCH_PACKAGES) >/dev/null; }
 	npx tsx bench/run.ts
 
-demo: install
+demo: $(NPM_STAMP)
 	npx tsx demo/run.ts
 
 clean:
