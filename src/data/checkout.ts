@@ -2,6 +2,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { LoopmlError } from "../errors.ts";
 import { cacheHit, ingestFiles, type StatCacheEntry } from "./ingest.ts";
 import { fileDigest, hexToBytes, locationOf } from "./manifest.ts";
@@ -76,7 +77,7 @@ export async function checkoutData(
         size: after.size,
         mtimeMs: after.mtimeMs,
         inode: String(after.ino),
-        cachedAtMs: Date.now(),
+        cachedAtMs: 0, // set by stampAfterNewestWrite
         digest: f.digest,
         location: locationOf(manifest, f),
       });
@@ -100,6 +101,7 @@ export async function checkoutData(
     await removeEmptyDirs(root);
   }
 
+  await stampAfterNewestWrite(rows);
   await ws.store.transaction(async (tx) => {
     await writeStatCache(tx, rows);
     await ws.audit.append(tx, {
@@ -111,6 +113,22 @@ export async function checkoutData(
   });
   await writePointer(projectDir, ds, version);
   return { version, path: ds.path, written, unchanged, removed, bytesWritten };
+}
+
+/**
+ * The stat cache trusts an entry only when the file's mtime is older than the moment it was cached
+ * (a write in the same clock tick would otherwise go unseen). Files just written have an mtime of
+ * "now", so wait until the clock has passed the newest of them, then stamp every row: the next
+ * checkout or status then trusts them instead of rewriting or re-reading them.
+ */
+async function stampAfterNewestWrite(rows: Map<string, StatCacheEntry>): Promise<void> {
+  if (rows.size === 0) return;
+  let newest = 0;
+  for (const r of rows.values()) newest = Math.max(newest, r.mtimeMs);
+  const wait = Math.floor(newest) + 1 - Date.now();
+  if (wait > 0) await delay(Math.min(wait, 1000));
+  const now = Date.now();
+  for (const [k, r] of rows) rows.set(k, { ...r, cachedAtMs: now });
 }
 
 /** Writes one file to a temp name beside its target, checks its digest, then renames it into place. */
