@@ -1,26 +1,21 @@
 // The data service over PostgreSQL: the same rows, upserts, id-prefix lookups and gc bookkeeping as on SQLite.
 import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPostgres, type PostgresServer } from "../../test/setup/postgres.ts";
+import { describe, expect, it } from "vitest";
+import { usePostgres } from "../../test/setup/postgres.ts";
 import { makeTempDir } from "../../test/setup/tmp.ts";
 import { silentLogger } from "../_internal/logger.ts";
 import { openWorkspace } from "../workspace.ts";
 import { createDataService } from "./service.ts";
 
-let server: PostgresServer;
-beforeAll(async () => {
-  server = await startPostgres();
-}, 120_000);
-afterAll(() => server.stop());
+const pg = usePostgres("data");
 
 describe("data on postgres", () => {
   it("adds, dedups, resolves id prefixes, diffs, checks out and collects garbage", async () => {
     const tmp = makeTempDir();
-    server.createDatabase("data_service");
     const ws = await openWorkspace({
       dir: tmp.path,
-      store: server.url("data_service"),
+      store: pg.freshDatabaseUrl(),
       logger: silentLogger,
       env: {},
     });

@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { freePort } from "./ports.ts";
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";
@@ -102,5 +103,30 @@ function externalServer(base: string): PostgresServer {
       throw new Error("an external PostgreSQL (LOOPML_TEST_POSTGRES_URL) cannot be restarted by the tests");
     },
     stop: () => undefined,
+  };
+}
+
+/**
+ * Starts one server for the calling test file (stopped after it) and hands out fresh databases:
+ * the setup every PostgreSQL suite shares.
+ */
+export function usePostgres(prefix: string): { server(): PostgresServer; freshDatabaseUrl(): string } {
+  let server: PostgresServer | undefined;
+  let n = 0;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 120_000);
+  afterAll(() => server?.stop());
+  const running = (): PostgresServer => {
+    if (!server) throw new Error("usePostgres: the server starts in beforeAll; use it inside tests");
+    return server;
+  };
+  return {
+    server: running,
+    freshDatabaseUrl: () => {
+      const name = `${prefix}_${++n}`;
+      running().createDatabase(name);
+      return running().url(name);
+    },
   };
 }

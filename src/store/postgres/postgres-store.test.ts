@@ -1,25 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPostgres, type PostgresServer } from "../../../test/setup/postgres.ts";
+import { describe, expect, it } from "vitest";
+import { usePostgres } from "../../../test/setup/postgres.ts";
 import { isLoopmlError } from "../../errors.ts";
 import { testMetadataStore } from "../contract/metadata.contract.ts";
 import { createPostgresStore } from "./postgres-store.ts";
 
 // A real PostgreSQL 15 on 127.0.0.1; `make install` puts it on the machine, so this never skips.
-let server: PostgresServer;
-beforeAll(async () => {
-  server = await startPostgres();
-}, 120_000);
-afterAll(() => server.stop());
-
-let n = 0;
+const pg = usePostgres("contract");
 const urls = new WeakMap<object, string>();
 
 testMetadataStore("postgres", {
   create: async () => {
-    const db = `contract_${++n}`;
-    server.createDatabase(db);
-    const store = await createPostgresStore({ url: server.url(db) });
-    urls.set(store, server.url(db));
+    const url = pg.freshDatabaseUrl();
+    const store = await createPostgresStore({ url });
+    urls.set(store, url);
     return store;
   },
   reopen: (store) => createPostgresStore({ url: urls.get(store) ?? "" }),
@@ -39,13 +32,13 @@ describe("postgres store faults", () => {
   it.skipIf(process.env["LOOPML_TEST_POSTGRES_URL"] !== undefined)(
     "keeps working after the server restarts",
     async () => {
-      server.createDatabase("restart_case");
-      const store = await createPostgresStore({ url: server.url("restart_case") });
+      pg.server().createDatabase("restart_case");
+      const store = await createPostgresStore({ url: pg.server().url("restart_case") });
       try {
         await store.transaction((tx) =>
           tx.insertInto("meta").values({ key: "before", value: "1" }).execute(),
         );
-        server.restart();
+        pg.server().restart();
         let lastError: unknown;
         for (let attempt = 0; attempt < 5; attempt++) {
           try {
