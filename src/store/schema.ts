@@ -1,5 +1,10 @@
 // The SQL schema as TypeScript types, shared by every backend. Each module's tables arrive by migration.
 import type { Generated } from "kysely";
+import type { LoopTables } from "./schema/loop.ts";
+import type { MonitoringTables } from "./schema/monitoring.ts";
+import type { QueueTables } from "./schema/queue.ts";
+import type { ServingTables } from "./schema/serving.ts";
+import type { UiTables } from "./schema/ui.ts";
 
 export interface MetaTable {
   key: string;
@@ -248,7 +253,8 @@ export interface StepCacheTable {
   created_at: number;
 }
 
-export interface Database {
+/** Later modules declare their tables in ./schema/<module>.ts, so that parallel work does not edit one file. */
+export interface Database extends ServingTables, MonitoringTables, QueueTables, LoopTables, UiTables {
   meta: MetaTable;
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;

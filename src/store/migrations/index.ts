@@ -5,6 +5,11 @@ import * as data from "./0002-data.ts";
 import * as tracking from "./0003-tracking.ts";
 import * as registry from "./0004-registry.ts";
 import * as pipelines from "./0005-pipelines.ts";
+import * as serving from "./0006-serving.ts";
+import * as monitoring from "./0007-monitoring.ts";
+import * as queue from "./0008-queue.ts";
+import * as loop from "./0009-loop.ts";
+import * as ui from "./0010-ui.ts";
 
 export type Up = (db: Kysely<unknown>) => Promise<void>;
 
@@ -14,6 +19,11 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Up]> = [
   ["0003-tracking", tracking.up],
   ["0004-registry", registry.up],
   ["0005-pipelines", pipelines.up],
+  ["0006-serving", serving.up],
+  ["0007-monitoring", monitoring.up],
+  ["0008-queue", queue.up],
+  ["0009-loop", loop.up],
+  ["0010-ui", ui.up],
 ];
 
 export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map(([name]) => name);
