@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.loopml-installed
 SYSTEM_PACKAGES := postgresql redis-server
-BENCH_PACKAGES := python3-xgboost python3-sklearn python3-scipy coreutils
+BENCH_PACKAGES := python3-xgboost python3-sklearn python3-scipy python3-optuna python3-onnx python3-flask gunicorn python3-fastapi python3-uvicorn wrk prometheus coreutils
 
 .PHONY: help install system-deps lint typecheck test bench demo clean
 
