@@ -26,6 +26,8 @@ import {
 } from "./records.ts";
 import { attemptStep, readMetrics, type AttemptResult } from "./step-run.ts";
 import type { BlobStore } from "../store/types.ts";
+import type { TrackingService } from "../tracking/service.ts";
+import { startPipelineTracking, type PipelineTracker } from "./tracked.ts";
 import type { OutputRef, ParamValue, PipelineSpec } from "./types.ts";
 
 /** Resolves `dataset:NAME@VERSION|latest` to the version's content id. */
@@ -39,6 +41,8 @@ export interface ExecutorDeps extends RecordsDeps {
   /** Where commands run and relative paths point. */
   readonly projectDir: string;
   readonly datasets?: DatasetResolver;
+  /** When given, the pipeline run is a tracked run and each step a run nested under it. */
+  readonly tracking?: TrackingService;
 }
 
 export interface RunOptions {
@@ -79,7 +83,12 @@ export type RunEvent =
 export type StepResult = Omit<StepRecord, "id" | "inputs"> & {
   readonly stepRunId: string;
   readonly inputs: StepRecord["inputs"];
+  /** The step's tracked run, nested under the pipeline's (absent for skipped steps or without tracking). */
+  readonly trackingRunId?: string;
 };
+
+/** A step's result with its captured output, which goes to the tracked run but not into results. */
+type ExecutedStep = StepResult & { readonly log?: Buffer };
 
 export interface PipelineRunResult {
   readonly runId: string;
@@ -88,6 +97,8 @@ export interface PipelineRunResult {
   readonly status: "succeeded" | "failed";
   readonly steps: readonly StepResult[];
   readonly durationMs: number;
+  /** The pipeline's tracked run (when tracking is on). */
+  readonly trackingRunId?: string;
 }
 
 interface Resolved {
@@ -203,6 +214,14 @@ export async function runPipeline(
     actor: deps.actor,
     startedAt: started,
   });
+  const tracker: PipelineTracker | undefined = deps.tracking
+    ? await startPipelineTracking(deps.tracking, {
+        pipeline: spec.name,
+        version: r.dag.version,
+        pipelineRunId: runId,
+        startedAt: started,
+      })
+    : undefined;
   options.onEvent?.({ type: "run-start", runId, pipeline: spec.name, version: r.dag.version });
 
   const force = new Set(options.force ?? []);
@@ -219,11 +238,18 @@ export async function runPipeline(
   let failedStep: string | undefined;
   const running = new Map<string, Promise<void>>();
 
-  const finish = async (res: StepResult): Promise<void> => {
+  const finish = async (executed: ExecutedStep): Promise<void> => {
+    const { log, ...res } = executed;
     const { stepRunId, ...rest } = res;
     await recordStep(deps, runId, deps.actor, { ...rest, id: stepRunId }, deps.clock.now());
-    results.set(res.step, res);
-    options.onEvent?.({ type: "step-end", result: res });
+    const trackingRunId = await tracker?.step({
+      ...res,
+      params: r.params.get(res.step) ?? {},
+      ...(log !== undefined && { log }),
+    });
+    const done: StepResult = trackingRunId !== undefined ? { ...res, trackingRunId } : res;
+    results.set(res.step, done);
+    options.onEvent?.({ type: "step-end", result: done });
   };
   const skipDownstream = async (from: string, reason: string): Promise<void> => {
     const stack = [...(r.dag.steps.get(from) as DagStep).downstream];
@@ -236,7 +262,7 @@ export async function runPipeline(
     }
   };
   const execute = async (name: string): Promise<void> => {
-    let res: StepResult;
+    let res: ExecutedStep;
     try {
       res = await executeStep(deps, r, name, outputs, force.has(name), options);
     } catch (e) {
@@ -284,6 +310,7 @@ export async function runPipeline(
   const counts: Record<string, number> = {};
   for (const s of steps) counts[s.status] = (counts[s.status] ?? 0) + 1;
   const firstError = steps.find((s) => s.status === "failed")?.error;
+  await tracker?.finish(status);
   const ended = deps.clock.now();
   await finishRun(deps, {
     id: runId,
@@ -293,7 +320,15 @@ export async function runPipeline(
     counts,
     ...(firstError !== undefined && { error: firstError }),
   });
-  return { runId, pipeline: spec.name, version: r.dag.version, status, steps, durationMs: ended - started };
+  return {
+    runId,
+    pipeline: spec.name,
+    version: r.dag.version,
+    status,
+    steps,
+    durationMs: ended - started,
+    ...(tracker && { trackingRunId: tracker.runId }),
+  };
 }
 
 function skipped(deps: ExecutorDeps, step: string, reason: string): StepResult {
@@ -318,7 +353,7 @@ async function executeStep(
   upstreamOutputs: ReadonlyMap<string, readonly OutputRef[]>,
   forced: boolean,
   options: RunOptions,
-): Promise<StepResult> {
+): Promise<ExecutedStep> {
   const step = r.dag.steps.get(name) as DagStep;
   const spec = step.spec;
   const stepRunId = deps.ids.next();
@@ -386,7 +421,13 @@ async function executeStep(
   }
   const result = last as AttemptResult;
   const logBlob = result.log.length > 0 ? (await deps.blobs.put(result.log)).id : undefined;
-  const common = { ...base, cacheHit: false, attempts: attempt, ...(logBlob !== undefined && { logBlob }) };
+  const common = {
+    ...base,
+    cacheHit: false,
+    attempts: attempt,
+    log: result.log,
+    ...(logBlob !== undefined && { logBlob }),
+  };
   if (!result.ok) {
     const endedAt = deps.clock.now();
     return {

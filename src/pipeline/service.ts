@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { CONFIG_FILE } from "../config.ts";
 import { resolveVersion } from "../data/repo.ts";
 import { LoopmlError } from "../errors.ts";
+import { createTrackingService } from "../tracking/service.ts";
 import type { Workspace } from "../workspace.ts";
 import type { ExecutorDeps } from "./executor.ts";
 import { parsePipelinesYaml } from "./parse.ts";
@@ -48,6 +49,7 @@ export function pipelineDeps(ws: Workspace): ExecutorDeps {
     ids: ws.ids,
     actor: ws.config.actor,
     projectDir: ws.config.projectDir,
+    tracking: createTrackingService(ws),
     datasets: async (name, version) =>
       (await resolveVersion(ws.store.db, { name, version: String(version) })).id,
   };

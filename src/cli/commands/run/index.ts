@@ -139,7 +139,7 @@ function stepLine(s: StepResult): string {
 
 function summary(r: PipelineRunResult): string {
   const n = (st: StepResult["status"]): number => r.steps.filter((s) => s.status === st).length;
-  return `${r.status === "succeeded" ? "succeeded" : "FAILED"}: ${n("succeeded")} ran, ${n("cached")} reused, ${n("failed")} failed, ${n("skipped")} skipped in ${(r.durationMs / 1000).toFixed(1)} s (run ${r.runId})`;
+  return `${r.status === "succeeded" ? "succeeded" : "FAILED"}: ${n("succeeded")} ran, ${n("cached")} reused, ${n("failed")} failed, ${n("skipped")} skipped in ${(r.durationMs / 1000).toFixed(1)} s (run ${r.runId}${r.trackingRunId !== undefined ? `, tracked as ${r.trackingRunId}` : ""})`;
 }
 
 function collect(value: string, previous: string[]): string[] {
