@@ -1,0 +1,3 @@
+import { testInferenceLog } from "./inference-log.contract.ts";
+
+testInferenceLog("sqlite", () => Promise.resolve("sqlite:.loopml/loopml.db"));
