@@ -1,5 +1,6 @@
 // A trained GBDT: batch prediction over Frames, feature importance, and versioned JSON serialization.
 import { LoopmlError } from "../../errors.ts";
+import { explainTrees, type ExplainOptions, type Explanation } from "../explain/explain.ts";
 import { getColumn, type Frame } from "../frame.ts";
 import { decodeForest, encodeForest } from "./forest.ts";
 import { predictKernel } from "./kernels.ts";
@@ -166,6 +167,16 @@ export class GbdtModel {
       if (f >= 0) totals[f] = (totals[f] as number) + (type === "gain" ? (forest.gain[i] as number) : 1);
     }
     return Object.fromEntries(features.map((spec, f) => [spec.name, totals[f] as number]));
+  }
+
+  /**
+   * Exact TreeSHAP contributions per row, feature and output on the raw (margin) scale (learn/explain).
+   *
+   * @example
+   * const e = model.explain(testFrame, { background: trainFrame });
+   */
+  explain(frame: Frame, options?: ExplainOptions): Explanation {
+    return explainTrees(this, this.state, frame, options);
   }
 
   toJSON(): GbdtModelJson {
