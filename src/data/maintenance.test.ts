@@ -6,9 +6,13 @@ import { makeTempDir } from "../../test/setup/tmp.ts";
 import { createManualClock, createSequentialIds } from "../_internal/clock.ts";
 import { silentLogger } from "../_internal/logger.ts";
 import { isLoopmlError } from "../errors.ts";
+import { createRegistryEvents } from "../registry/events.ts";
+import { createRegistryService } from "../registry/service.ts";
 import { openBlobs } from "../store/open.ts";
+import { createTrackingService } from "../tracking/service.ts";
 import type { BlobStore } from "../store/types.ts";
 import { openWorkspace, type Workspace } from "../workspace.ts";
+import { touchBlobs } from "./repo.ts";
 import { createDataService, type DataService } from "./service.ts";
 
 let tmp: { path: string; remove(): void };
@@ -186,6 +190,97 @@ describe("data gc", () => {
       .catch((err: unknown) => err);
     expect(isLoopmlError(e, "CONFLICT")).toBe(true);
     expect(await data.datasets()).toEqual([]);
+  });
+});
+
+describe("data gc with retention and model lineage", () => {
+  it("drops versions beyond --keep-last unless a registered model version cites them", async () => {
+    const file = join(tmp.path, "proj", "data", "big.bin");
+    for (let k = 1; k <= 4; k++) {
+      await writeFile(file, Buffer.alloc(100_000, k));
+      await data.add("data/big.bin");
+    }
+    const chunksOf = async (ref: string): Promise<string[]> =>
+      (await data.show(ref)).manifest.files.flatMap((f) => [...(f.chunks ?? [])]);
+    const [c1, c2, c3, c4] = [
+      await chunksOf("big@1"),
+      await chunksOf("big@2"),
+      await chunksOf("big@3"),
+      await chunksOf("big@4"),
+    ];
+    // big@1 is named by a model version directly, big@2 through the run that trained another
+    const tracking = createTrackingService(ws);
+    const run = await tracking.startRun({ experiment: "e" });
+    await run.logInputs(["big@2"], "training");
+    await run.end();
+    const registry = createRegistryService({ ...ws, events: createRegistryEvents() });
+    await registry.createModel("m");
+    const model = (await ws.blobs.put(Buffer.from("model"))).id;
+    await registry.createVersion("m", {
+      blobId: model,
+      datasets: [{ dataset: "big", version: "1", context: "training" }],
+    });
+    await registry.createVersion("m", { blobId: model, runId: run.id });
+    await tick();
+
+    const dry = await data.gc({ dryRun: true, keepLast: 1 });
+    expect(dry.dropped).toEqual(["big@3"]);
+    expect(dry.pinned).toEqual([
+      { version: "big@1", by: ["m@1"] },
+      { version: "big@2", by: ["m@2"] },
+    ]);
+    expect(dry.deleted).toEqual(expect.arrayContaining(c3));
+    expect((await data.versions("big")).length).toBe(4);
+
+    const real = await data.gc({ keepLast: 1 });
+    expect(real.dropped).toEqual(["big@3"]);
+    expect([...real.deleted].sort()).toEqual([...dry.deleted].sort());
+    for (const c of c3) expect(await ws.blobs.has(c)).toBe(false);
+    for (const c of [...c1, ...c2, ...c4]) expect(await ws.blobs.has(c)).toBe(true);
+    expect((await data.versions("big")).map((v) => v.seq)).toEqual([1, 2, 4]);
+    const gone = await data.resolve("big@3").catch((e: unknown) => e);
+    expect(isLoopmlError(gone, "NOT_FOUND")).toBe(true);
+    // the pinned version still materialises and its lineage still resolves to its manifest
+    await data.checkout("big@1");
+    expect((await readFile(file)).equals(Buffer.alloc(100_000, 1))).toBe(true);
+    expect((await registry.lineage("m", 1)).datasets[0]?.blobId).toBe((await data.resolve("big@1")).id);
+    expect((await ws.audit.list({ action: "data.version.drop" })).length).toBe(1);
+    const bad = await data.gc({ keepLast: 0 }).catch((e: unknown) => e);
+    expect(isLoopmlError(bad, "INVALID_ARGUMENT")).toBe(true);
+  });
+
+  it("never deletes a chunk that an add wrote or reused after gc started", async () => {
+    const reused = await ws.blobs.put(Buffer.from("chunk an add is about to reuse"));
+    const garbage = await ws.blobs.put(Buffer.from("chunk nobody wants"));
+    const old = Date.now() - 60_000;
+    await ws.store.transaction((tx) =>
+      touchBlobs(
+        tx,
+        new Map([
+          [reused.id, { kind: "chunk", size: reused.size }],
+          [garbage.id, { kind: "chunk", size: garbage.size }],
+        ]),
+        old,
+      ),
+    );
+    await tick();
+    // gc lists both as candidates; an add then reuses one of them before gc reaches it
+    const blobs = ws.blobs;
+    const racing: BlobStore = {
+      ...blobs,
+      stat: async (id) => {
+        if (id === reused.id) {
+          await ws.store.transaction((tx) =>
+            touchBlobs(tx, new Map([[reused.id, { kind: "chunk", size: reused.size }]]), Date.now()),
+          );
+        }
+        return blobs.stat(id);
+      },
+    };
+    const r = await createDataService({ ...ws, blobs: racing }).gc();
+    expect(r.deleted).toEqual([garbage.id]);
+    expect(await ws.blobs.has(reused.id)).toBe(true);
+    expect(await ws.blobs.has(garbage.id)).toBe(false);
   });
 });
 

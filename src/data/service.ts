@@ -42,7 +42,7 @@ export interface DataService {
   push(remote: string, opts?: TransferOptions): Promise<TransferResult>;
   /** Fetches missing chunks of known versions and of versions named by pointer files. */
   pull(remote: string, opts?: TransferOptions): Promise<TransferResult>;
-  /** Deletes chunks that no version references. */
+  /** Deletes chunks that no version references; `keepLast` first drops old versions no model lineage cites. */
   gc(opts?: GcOptions): Promise<GcResult>;
   /** SQL over versions' tables; a dataset's name is its table. */
   query(sql: string, opts?: QueryOptions): Promise<QueryResult>;

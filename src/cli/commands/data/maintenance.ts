@@ -74,17 +74,31 @@ export function registerDataMaintenanceCommands(data: Command): void {
 
   data
     .command("gc")
-    .description("delete chunks that no dataset version references (safe while others add data)")
+    .description(
+      "delete chunks that no dataset version references (safe while others add data); with --keep-last, drop old versions that no registered model cites",
+    )
     .option("--dry-run", "only list what would be deleted")
+    .option(
+      "--keep-last <n>",
+      "keep the newest N versions of each dataset, plus older ones a model version's lineage names",
+    )
     .option("--json", "print JSON")
-    .addHelpText("after", "\nExample:\n  loopml data gc --dry-run")
+    .addHelpText("after", "\nExamples:\n  loopml data gc --dry-run\n  loopml data gc --keep-last 5")
     .exitOverride()
-    .action(async (opts: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { dryRun?: boolean; keepLast?: string; json?: boolean }, cmd: Command) => {
+      const keepLast = opts.keepLast === undefined ? undefined : Number(opts.keepLast);
       const result = await withWorkspace(cmd, (ws) =>
-        createDataService(ws).gc({ dryRun: opts.dryRun === true }),
+        createDataService(ws).gc({
+          dryRun: opts.dryRun === true,
+          ...(keepLast !== undefined && { keepLast }),
+        }),
       );
       emit(opts.json === true, result, () =>
         [
+          ...(result.dropped.length > 0
+            ? [`${result.dryRun ? "would drop" : "dropped"} version(s): ${result.dropped.join(", ")}`]
+            : []),
+          ...result.pinned.map((p) => `kept ${p.version}: cited by model version ${p.by.join(", ")}`),
           `${result.dryRun ? "would delete" : "deleted"} ${result.deleted.length} blob(s), ${formatBytes(result.bytes)}; ${result.kept} referenced blob(s) kept`,
           ...(result.dryRun ? result.deleted.map((id) => `  ${id}`) : []),
         ].join("\n"),
