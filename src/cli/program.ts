@@ -24,6 +24,9 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   serve: async () => (await import("./commands/serve/index.ts")).registerServeCommand,
   predict: async () => (await import("./commands/predict/index.ts")).registerPredictCommand,
   automl: async () => (await import("./commands/automl/index.ts")).registerAutomlCommand,
+  schema: async () => (await import("./commands/schema/index.ts")).registerSchemaCommand,
+  plan: async () => (await import("./commands/plan/index.ts")).registerPlanCommand,
+  apply: async () => (await import("./commands/apply/index.ts")).registerApplyCommand,
 };
 
 /** Global options that take a value, so that the scan below does not mistake the value for a command. */
