@@ -1,8 +1,7 @@
-// Metric ingestion over HTTP: the batching client logs N points into a SQLite-backed loopml server on a real socket.
-import { join } from "node:path";
-import { createApp } from "../../src/server/app.ts";
+// Metric ingestion over HTTP: the batching client logs N points into a SQLite-backed loopml server in its own process.
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { createHttpTracking } from "../../src/tracking/http-client.ts";
-import { openWorkspace } from "../../src/workspace.ts";
 
 export interface IngestResult {
   readonly points: number;
@@ -11,49 +10,66 @@ export interface IngestResult {
   readonly batchSize: number;
   readonly requests: number;
   readonly runs: number;
+  /** CPU seconds spent by the client (this process) and the server process while logging. */
+  readonly clientCpuSeconds: number;
+  readonly serverCpuSeconds: number;
+  readonly pointsPerCpuSecond: number;
 }
 
+const KEYS = ["loss", "val_loss", "auc", "val_auc", "lr", "grad_norm", "acc", "val_acc", "f1", "precision"];
+
+/**
+ * The server runs as `loopml server` would, in a process of its own, so the client's work (training
+ * code, batching, encoding) and the server's (parsing, validating, writing) proceed side by side.
+ */
 export async function benchIngest(
   dir: string,
   points: number,
   batchSize = 5000,
   runs = 4,
 ): Promise<IngestResult> {
-  const ws = await openWorkspace({
-    dir,
-    store: `sqlite:${join(dir, "ingest.db")}`,
-    artifacts: `file:${join(dir, "objects")}`,
-  });
-  const app = await createApp({ workspace: ws, auth: { allowAnonymous: true } });
-  const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  const server = spawn(
+    process.execPath,
+    [
+      ...(process.env["BENCH_SERVER_NODE_ARGS"]?.split(" ") ?? []),
+      "--import",
+      "tsx",
+      new URL("./ingest-server.ts", import.meta.url).pathname,
+      dir,
+    ],
+    {
+      stdio: ["pipe", "pipe", "inherit"],
+    },
+  );
+  const lines = createInterface({ input: server.stdout })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  if (first.done === true) throw new Error("the ingest server exited before printing its URL");
+  const url = first.value;
   try {
     const client = createHttpTracking({ url });
-    const keys = [
-      "loss",
-      "val_loss",
-      "auc",
-      "val_auc",
-      "lr",
-      "grad_norm",
-      "acc",
-      "val_acc",
-      "f1",
-      "precision",
-    ];
     const perRun = Math.ceil(points / runs);
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     // Several runs log at once, as parallel training jobs would; each run's batches stay in order.
     await Promise.all(
       Array.from({ length: runs }, async (_, r) => {
         const run = await client.startRun({ experiment: "ingest-bench", name: `run-${r}`, batchSize });
         for (let i = 0; i < perRun; i++) {
-          const step = Math.floor(i / keys.length);
-          await run.logMetric(keys[i % keys.length] as string, Math.sin(i) + step * 1e-6, step);
+          const step = Math.floor(i / KEYS.length);
+          await run.logMetric(KEYS[i % KEYS.length] as string, Math.sin(i) + step * 1e-6, step);
         }
         await run.end();
       }),
     );
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    server.stdin.end();
+    const last = await lines.next();
+    const serverCpuSeconds =
+      last.done === true
+        ? Number.NaN
+        : (JSON.parse(last.value) as { serverCpuSeconds: number }).serverCpuSeconds;
+    const clientCpuSeconds = (cpu.user + cpu.system) / 1e6;
     const total = perRun * runs;
     return {
       points: total,
@@ -62,9 +78,11 @@ export async function benchIngest(
       batchSize,
       requests: Math.ceil(perRun / batchSize) * runs,
       runs,
+      clientCpuSeconds,
+      serverCpuSeconds,
+      pointsPerCpuSecond: total / (clientCpuSeconds + serverCpuSeconds),
     };
   } finally {
-    await app.close();
-    await ws.close();
+    if (server.exitCode === null) server.stdin.end();
   }
 }

@@ -89,3 +89,46 @@ export function parseMetricPoints(
   }
   return out;
 }
+
+function badColumns(why: string): LoopmlError {
+  return new LoopmlError("INVALID_ARGUMENT", `Invalid request body: points ${why}.`, {
+    issues: [{ path: "points", message: why }],
+  });
+}
+
+/**
+ * The compact batch our own client sends: each distinct key once, then one array per column —
+ * `{ keys: ["loss"], key: [0, 0], value: [0.9, "NaN"], step: [1, 2], timestamp: [t1, t2] }`.
+ * About half the bytes of a list of point objects, and parsed without an object per point.
+ */
+export function parseMetricColumns(
+  value: unknown,
+): Array<{ key: string; value: number; step: number; timestamp: number }> {
+  if (value === undefined || value === null) return [];
+  const c = value as Record<string, unknown>;
+  const { keys, key, step, timestamp } = c;
+  const values = c["value"];
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string"))
+    throw badColumns("keys must list strings");
+  if (!Array.isArray(key) || !Array.isArray(values) || !Array.isArray(step) || !Array.isArray(timestamp))
+    throw badColumns("needs the arrays key, value, step and timestamp");
+  const n = key.length;
+  if (values.length !== n || step.length !== n || timestamp.length !== n)
+    throw badColumns("arrays key, value, step and timestamp must have the same length");
+  const out = new Array<{ key: string; value: number; step: number; timestamp: number }>(n);
+  for (let i = 0; i < n; i++) {
+    const k = keys[key[i] as number];
+    const raw: unknown = values[i];
+    const v = typeof raw === "number" ? raw : typeof raw === "string" ? SPECIAL[raw] : undefined;
+    const s: unknown = step[i];
+    const t: unknown = timestamp[i];
+    if (k === undefined) throw badColumns(`key[${i}] is not an index into keys`);
+    if (v === undefined) throw badColumns(`value[${i}] is ${JSON.stringify(raw)}, not a number`);
+    if (typeof s !== "number" || !Number.isSafeInteger(s))
+      throw badColumns(`step[${i}] must be a whole number`);
+    if (typeof t !== "number" || !Number.isSafeInteger(t))
+      throw badColumns(`timestamp[${i}] must be a whole number`);
+    out[i] = { key: k, value: v, step: s, timestamp: t };
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 // The tracking client for a remote `loopml server`: the same run handle, sending each flushed batch as one request.
 import { HTTP_STATUS, LoopmlError, type ErrorCode } from "../errors.ts";
 import { createRunHandle, type RunHandle, type RunHandleOptions, type RunSink } from "./run-handle.ts";
-import type { LogBatch, RunInfo, RunStatus } from "./types.ts";
+import type { LogBatch, MetricInput, RunInfo, RunStatus } from "./types.ts";
 
 export interface HttpTrackingOptions {
   /** e.g. http://127.0.0.1:5000 */
@@ -19,6 +19,30 @@ export interface HttpTracking {
 function encodeValue(v: number): number | string {
   if (Number.isFinite(v)) return v;
   return Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
+}
+
+/** The compact wire form of a batch: keys once, one array per column (the server's parseMetricColumns). */
+function encodeColumns(metrics: readonly MetricInput[], now: number): Record<string, unknown> {
+  const keys: string[] = [];
+  const index = new Map<string, number>();
+  const n = metrics.length;
+  const key = new Array<number>(n);
+  const value = new Array<number | string>(n);
+  const step = new Array<number>(n);
+  const timestamp = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const m = metrics[i] as MetricInput;
+    let k = index.get(m.key);
+    if (k === undefined) {
+      k = keys.push(m.key) - 1;
+      index.set(m.key, k);
+    }
+    key[i] = k;
+    value[i] = encodeValue(m.value);
+    step[i] = m.step ?? 0;
+    timestamp[i] = m.timestamp ?? now;
+  }
+  return { keys, key, value, step, timestamp };
 }
 
 /**
@@ -63,9 +87,10 @@ export function createHttpTracking(options: HttpTrackingOptions): HttpTracking {
 
   const sink: RunSink = {
     logBatch: async (runId: string, batch: LogBatch) => {
+      const { metrics, ...rest } = batch;
       await call("POST", `/api/v1/runs/${encodeURIComponent(runId)}/batch`, {
-        ...batch,
-        ...(batch.metrics && { metrics: batch.metrics.map((m) => ({ ...m, value: encodeValue(m.value) })) }),
+        ...rest,
+        ...(metrics && metrics.length > 0 && { points: encodeColumns(metrics, Date.now()) }),
       });
     },
     endRun: async (runId: string, status: RunStatus) => {

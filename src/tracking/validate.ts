@@ -44,8 +44,17 @@ export function checkKeyValues(kind: string, entries: readonly KeyValue[], maxVa
 
 /** NaN and ±Infinity are valid metric values (kept as such); anything that is not a number is not. */
 export function checkMetrics(metrics: readonly MetricInput[]): void {
+  // A batch repeats a handful of keys thousands of times: check each distinct key once.
+  let lastKey: string | undefined;
+  const checked = new Set<string>();
   for (const m of metrics) {
-    checkKey("Metric", m.key);
+    if (m.key !== lastKey) {
+      if (!checked.has(m.key)) {
+        checkKey("Metric", m.key);
+        checked.add(m.key);
+      }
+      lastKey = m.key;
+    }
     if (typeof m.value !== "number") {
       throw new LoopmlError(
         "INVALID_ARGUMENT",

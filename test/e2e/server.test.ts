@@ -7,6 +7,8 @@ import { isLoopmlError } from "../../src/errors.ts";
 import { createApp } from "../../src/server/app.ts";
 import { createTokenService } from "../../src/server/auth.ts";
 import { startServer } from "../../src/server/listen.ts";
+import { createHttpTracking } from "../../src/tracking/http-client.ts";
+import { createTrackingService } from "../../src/tracking/service.ts";
 import { openWorkspace, type Workspace } from "../../src/workspace.ts";
 import { makeTempDir } from "../setup/tmp.ts";
 
@@ -149,6 +151,47 @@ describe("REST API", () => {
     expect(p.status).toBe(202);
     const lineage = await call("GET", "/api/v1/models/churn/versions/1/lineage");
     expect((lineage.body["artifact"] as Json)["blobId"]).toBe(blob.id);
+  });
+
+  it("the batching client sends compact columnar batches over a socket, NaN and ±Infinity included", async () => {
+    const url = await app.listen({ host: "127.0.0.1", port: 0 });
+    const client = createHttpTracking({ url });
+    const run = await client.startRun({ experiment: "columnar", batchSize: 1000 });
+    const special = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+    for (let i = 0; i < 2500; i++) {
+      await run.logMetric(i % 2 === 0 ? "loss" : "acc", i < 3 ? (special[i] as number) : i / 1000, i);
+    }
+    await run.end();
+    const tracking = createTrackingService(ws);
+    const loss = await tracking.metricHistory(run.id, "loss");
+    expect(loss).toHaveLength(1250);
+    expect(loss[0]?.value).toBeNaN();
+    expect(loss[1]?.value).toBe(Number.NEGATIVE_INFINITY);
+    expect(loss[2]?.value).toBe(0.004);
+    const acc = await tracking.metricHistory(run.id, "acc");
+    expect(acc[0]?.value).toBe(Number.POSITIVE_INFINITY);
+    const got = await tracking.getRun(run.id);
+    expect(got.info.status).toBe("FINISHED");
+    expect(got.metrics["loss"]).toMatchObject({ last: 2.498, min: Number.NEGATIVE_INFINITY, count: 1250 });
+    expect(got.metrics["acc"]).toMatchObject({ last: 2.499, max: Number.POSITIVE_INFINITY, count: 1250 });
+  });
+
+  it("rejects malformed columnar points without writing any", async () => {
+    const run = await call("POST", "/api/v1/runs", { experiment: "columnar" });
+    const id = run.body["id"] as string;
+    const cases: Json[] = [
+      { keys: ["a"], key: [0, 0], value: [1], step: [0, 1], timestamp: [1, 2] },
+      { keys: ["a"], key: [1], value: [1], step: [0], timestamp: [1] },
+      { keys: ["a"], key: [0], value: ["high"], step: [0], timestamp: [1] },
+      { keys: ["a"], key: [0], value: [1], step: [0.5], timestamp: [1] },
+      { keys: [3], key: [0], value: [1], step: [0], timestamp: [1] },
+    ];
+    for (const points of cases) {
+      const res = await call("POST", `/api/v1/runs/${id}/batch`, { points });
+      expect(res.status).toBe(400);
+      expect(res.body["code"]).toBe("INVALID_ARGUMENT");
+    }
+    expect((await createTrackingService(ws).getRun(id)).metrics).toEqual({});
   });
 
   it("serves an OpenAPI document listing every route with its role", async () => {
