@@ -1,6 +1,7 @@
 // Lineage of a pipeline run: each step's inputs and outputs by content id, and any output traced back to its sources.
 import { LoopmlError } from "../errors.ts";
 import type { MetadataStore } from "../store/types.ts";
+import { TAG_PIPELINE_RUN } from "./tracked.ts";
 import type { OutputRef } from "./types.ts";
 
 export interface LineageStep {
@@ -104,4 +105,31 @@ export function traceOutput(lineage: RunLineage, pathOrId: string): OutputTrace 
     }
   }
   return { output: start, steps, sources: [...sources.values()] };
+}
+
+/**
+ * The pipeline run an id names: a pipeline run id as such, or the id of its tracked run or of a step's
+ * nested run (found by their loopml.pipeline_run tag).
+ */
+export async function resolvePipelineRunId(store: MetadataStore, id: string): Promise<string> {
+  const direct = await store.db
+    .selectFrom("pipeline_runs")
+    .select("id")
+    .where("id", "=", id)
+    .executeTakeFirst();
+  if (direct) return direct.id;
+  const tag = await store.db
+    .selectFrom("run_tags")
+    .select("value")
+    .where("run_id", "=", id)
+    .where("key", "=", TAG_PIPELINE_RUN)
+    .executeTakeFirst();
+  if (tag) return tag.value;
+  const tracked = await store.db.selectFrom("runs").select("id").where("id", "=", id).executeTakeFirst();
+  throw new LoopmlError(
+    "NOT_FOUND",
+    tracked
+      ? `Run ${id} is a tracked run but not part of a pipeline run, so it has no pipeline lineage. For a model's lineage use loopml models lineage.`
+      : `No pipeline run or tracked run "${id}". List pipeline runs with loopml pipeline runs.`,
+  );
 }

@@ -2,7 +2,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createDataService } from "../../src/data/service.ts";
 import { projectScaffold } from "../../src/deploy/scaffold.ts";
+import { openWorkspace } from "../../src/workspace.ts";
 import { makeTempDir } from "../setup/tmp.ts";
 import { loopml } from "./cli.ts";
 
@@ -104,5 +106,52 @@ describe("loopml run", () => {
     const cron = loopml(["scheduler", "--once"], { cwd: tmp.path });
     expect(cron.status).toBe(2);
     expect(cron.stderr).toMatch(/loopml.yaml:9 schedules.s.cron: Cron "0 2 \* \*" has 4 fields/);
+  });
+
+  it("runs lineage: from a tracked step run back through the DAG to the dataset version", async () => {
+    const cwd = tmp.path;
+    mkdirSync(join(cwd, "data"));
+    writeFileSync(join(cwd, "data", "rows.csv"), "x\n1\n2\n3\n");
+    const ws = await openWorkspace({ dir: cwd });
+    const { version } = await createDataService(ws).add("data/rows.csv", { name: "rows" });
+    await ws.close();
+    writeFileSync(
+      join(cwd, "loopml.yaml"),
+      `pipelines:
+  p:
+    stages:
+      copy:
+        run: cp data/rows.csv build/rows.csv
+        deps: ["dataset:rows@latest"]
+        outs: [build/rows.csv]
+      count:
+        run: wc -l < build/rows.csv > build/n.txt
+        deps: [build/rows.csv]
+        outs: [build/n.txt]
+`,
+    );
+    const run = loopml(["run", "p", "--json"], { cwd });
+    expect(run.status).toBe(0);
+    const result = JSON.parse(run.stdout) as {
+      runId: string;
+      trackingRunId: string;
+      steps: { step: string; trackingRunId: string }[];
+    };
+    const countRun = result.steps.find((s) => s.step === "count")?.trackingRunId as string;
+    const out = loopml(["runs", "lineage", countRun, "--json"], { cwd });
+    expect(out.status).toBe(0);
+    const lineage = JSON.parse(out.stdout) as {
+      runId: string;
+      traces: { output: { path: string }; steps: string[]; sources: { dep: string; id: string }[] }[];
+    };
+    expect(lineage.runId).toBe(result.runId);
+    const n = lineage.traces.find((t) => t.output.path === "build/n.txt");
+    expect(n?.steps).toEqual(["count", "copy"]);
+    expect(n?.sources).toEqual([{ dep: "dataset:rows@latest", id: version.id }]);
+    const human = loopml(["runs", "lineage", result.trackingRunId, "--output", "build/n.txt"], { cwd });
+    expect(human.stdout).toContain(`dataset rows@latest version ${version.id.slice(0, 12)}`);
+    const unknown = loopml(["runs", "lineage", "nope"], { cwd });
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(/No pipeline run or tracked run "nope"/);
   });
 });

@@ -5,6 +5,7 @@ import { createTrackingService } from "../../../tracking/service.ts";
 import type { Run, RunsPage } from "../../../tracking/types.ts";
 import { withWorkspace } from "../../context.ts";
 import { emit, table } from "../../output.ts";
+import { registerRunsLineageCommand } from "./lineage.ts";
 
 function fmt(n: number | null | undefined): string {
   if (n === null || n === undefined) return "-";
@@ -73,6 +74,7 @@ export function registerRunCommands(program: Command): void {
     .command("runs")
     .description("tracked training runs: params, metrics, artifacts")
     .exitOverride();
+  registerRunsLineageCommand(runs);
 
   const search = async (opts: SearchOpts, cmd: Command): Promise<void> => {
     const page = await withWorkspace(cmd, (ws) =>
