@@ -5,6 +5,7 @@ import type { Workspace } from "../workspace.ts";
 import type { DeploymentPort, MonitorPort } from "./contracts.ts";
 import type { LoopPorts } from "./observe.ts";
 import { LoopmlError } from "../errors.ts";
+import { createDeploymentService } from "../serving/deployments.ts";
 
 /** Until a service is part of this build: nothing exists, and creating one says so. */
 function missing<S>(what: string): {
@@ -18,7 +19,7 @@ function missing<S>(what: string): {
 }
 
 export function createLoopPorts(ws: Workspace, events: RegistryEvents = createRegistryEvents()): LoopPorts {
-  const deployments: DeploymentPort = missing("deployment");
+  const deployments: DeploymentPort = createDeploymentService(ws);
   const monitors: MonitorPort = missing("monitor");
   return { registry: createRegistryService({ ...ws, events }), deployments, monitors };
 }
