@@ -1,6 +1,7 @@
 // Chooses the runtime for a model file by its content: XGBoost JSON, loopml GBDT JSON (ONNX is not installed here).
 import { readFile } from "node:fs/promises";
 import { LoopmlError } from "../../errors.ts";
+import { isEnvelope } from "../../learn/serialize/envelope.ts";
 import type { ModelRuntime } from "../types.ts";
 import { createNativeRuntime } from "./native.ts";
 import { createXgboostJsonRuntime } from "./xgboost-json/runtime.ts";
@@ -16,6 +17,7 @@ export const RUNTIME_KINDS = ["xgboost-json", "native"] as const;
  * const runtime = loadRuntime(JSON.parse(text));
  */
 export function loadRuntime(doc: unknown, source = "the model"): ModelRuntime {
+  if (doc instanceof Uint8Array && isEnvelope(doc)) return createNativeRuntime(doc);
   if (doc !== null && typeof doc === "object" && !Array.isArray(doc)) {
     const record = doc as Record<string, unknown>;
     if ("learner" in record) return createXgboostJsonRuntime(doc);
@@ -35,9 +37,9 @@ export async function loadRuntimeFromFile(path: string): Promise<ModelRuntime> {
       `"${path}" is an ONNX model but this loopml has no ONNX runtime (onnxruntime-node is not installed); export the model as XGBoost JSON or train it with loopml.`,
     );
   }
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, "utf8");
+    bytes = await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new LoopmlError(
@@ -45,9 +47,10 @@ export async function loadRuntimeFromFile(path: string): Promise<ModelRuntime> {
       `Cannot read model file "${path}" (${code ?? (e as Error).message}); check the path.`,
     );
   }
+  if (isEnvelope(bytes)) return loadRuntime(bytes, `Model file "${path}"`);
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = JSON.parse(bytes.toString("utf8"));
   } catch (e) {
     throw new LoopmlError(
       "INVALID_ARGUMENT",

@@ -1,6 +1,7 @@
 // The native runtime: loopml's own GBDT models (learn/gbdt, "loopml-gbdt" JSON) served in process.
 import type { CategoricalColumn, Column } from "../../learn/frame.ts";
-import { loadModel, type GbdtModel } from "../../learn/gbdt/index.ts";
+import type { GbdtModel } from "../../learn/gbdt/index.ts";
+import { loadGbdtModel } from "../../learn/serialize/index.ts";
 import type { Batch, ModelRuntime, ModelSignature, PredictResult } from "../types.ts";
 
 export class NativeGbdtRuntime implements ModelRuntime {
@@ -73,7 +74,7 @@ export class NativeGbdtRuntime implements ModelRuntime {
   }
 }
 
-/** Loads a model saved with `model.toJSON()` from learn/gbdt. */
-export function createNativeRuntime(json: unknown): NativeGbdtRuntime {
-  return new NativeGbdtRuntime(loadModel(json));
+/** Loads a model envelope (learn/serialize) or a model saved with `model.toJSON()` from learn/gbdt. */
+export function createNativeRuntime(doc: unknown): NativeGbdtRuntime {
+  return new NativeGbdtRuntime(loadGbdtModel(doc as Uint8Array | string | object));
 }
