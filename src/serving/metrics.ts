@@ -9,12 +9,20 @@ export interface ServingMetrics {
   readonly batchRows: Histogram<"model">;
   readonly queueRows: Gauge<"model">;
   readonly loadSeconds: Gauge<"model" | "version">;
+  readonly served: Gauge<"model" | "version" | "role">;
+  readonly swaps: Counter<"model" | "role">;
+  readonly loadFailures: Counter<"model" | "role">;
+  readonly rollbacks: Counter<"model" | "reason">;
+  readonly shadowErrors: Counter<"model">;
+  readonly logRows: Counter<"model" | "outcome">;
+  readonly logBufferedRows: Gauge;
 }
 
 /** Per-model children, looked up once per model instead of once per request. */
 export interface ModelInstruments {
   readonly latency: { observe(seconds: number): void };
   readonly batchRows: { observe(rows: number): void };
+  readonly requests: Readonly<Record<"loopml" | "mlflow" | "v2", { inc(): void }>>;
 }
 
 /**
@@ -65,6 +73,47 @@ export function createServingMetrics(): ServingMetrics {
       labelNames: ["model", "version"],
       registers,
     }),
+    served: new Gauge({
+      name: "loopml_serving_model_served",
+      help: "1 for each model version loaded, by role (primary, canary, shadow).",
+      labelNames: ["model", "version", "role"],
+      registers,
+    }),
+    swaps: new Counter({
+      name: "loopml_serving_model_swaps_total",
+      help: "Model versions swapped in after an alias or deployment change.",
+      labelNames: ["model", "role"],
+      registers,
+    }),
+    loadFailures: new Counter({
+      name: "loopml_serving_model_load_failures_total",
+      help: "Model versions that failed to load or warm up; the previous version kept serving.",
+      labelNames: ["model", "role"],
+      registers,
+    }),
+    rollbacks: new Counter({
+      name: "loopml_serving_canary_rollbacks_total",
+      help: "Canaries taken out of traffic because their error rate or p99 latency exceeded the primary's.",
+      labelNames: ["model", "reason"],
+      registers,
+    }),
+    shadowErrors: new Counter({
+      name: "loopml_serving_shadow_errors_total",
+      help: "Shadow predictions that failed or were refused (never visible to clients).",
+      labelNames: ["model"],
+      registers,
+    }),
+    logRows: new Counter({
+      name: "loopml_serving_inference_log_rows_total",
+      help: "Inference log rows by outcome: written, dropped (buffer full) or failed (write error).",
+      labelNames: ["model", "outcome"],
+      registers,
+    }),
+    logBufferedRows: new Gauge({
+      name: "loopml_serving_inference_log_buffered_rows",
+      help: "Inference log rows held in memory, waiting or being written.",
+      registers,
+    }),
   };
 }
 
@@ -72,5 +121,10 @@ export function instrumentsFor(metrics: ServingMetrics, model: string, version: 
   return {
     latency: metrics.latency.labels(model, version),
     batchRows: metrics.batchRows.labels(model),
+    requests: {
+      loopml: metrics.requests.labels(model, version, "loopml"),
+      mlflow: metrics.requests.labels(model, version, "mlflow"),
+      v2: metrics.requests.labels(model, version, "v2"),
+    },
   };
 }

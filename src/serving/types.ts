@@ -1,4 +1,5 @@
 // What every model runtime offers the server: a signature, and batch prediction over columns in signature order.
+import type { Explanation } from "../learn/explain/explain.ts";
 
 /** The type of one input column as requests must send it. */
 export type ColumnType = "double" | "string";
@@ -50,4 +51,6 @@ export interface ModelRuntime {
   readonly kind: string;
   readonly signature: ModelSignature;
   predict(batch: Batch): PredictResult;
+  /** Per-feature contributions (TreeSHAP, raw margin scale), for runtimes that can explain. */
+  explain?(batch: Batch): Explanation;
 }

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { LoopmlError } from "../../errors.ts";
 import { decodeColumns, decodeRows } from "../decode.ts";
 import type { ServingContext } from "../server.ts";
-import type { Batch, ModelSignature, PredictResult } from "../types.ts";
+import type { Batch, ModelRuntime, ModelSignature, PredictResult } from "../types.ts";
 
 interface PredictParams {
   name: string;
@@ -13,19 +13,20 @@ interface PredictParams {
 
 export function registerLoopmlRoutes(app: FastifyInstance, ctx: ServingContext): void {
   const handler = async (request: FastifyRequest<{ Params: PredictParams }>) => {
-    const model = ctx.models.resolve(request.params.name, request.params.version);
-    ctx.bind(request, model);
+    const model = ctx.route(request, request.params.name, request.params.version);
     const body = request.body as Record<string, unknown> | null;
-    const batch = decodeBody(model.runtime.signature, body, ctx);
-    const result = await ctx.predict(model, batch, "loopml");
+    const signature = model.runtime.signature;
+    const batch = decodeBody(signature, body, ctx);
     const header = request.headers["x-request-id"];
+    const requestId = typeof header === "string" && header !== "" ? header : randomUUID();
+    const result = await ctx.predict(model, batch, "loopml", requestId);
     const response: Record<string, unknown> = {
       predictions: Array.from(result.predictions),
       model_version: model.version,
-      request_id: typeof header === "string" && header !== "" ? header : randomUUID(),
+      request_id: requestId,
     };
-    if (body?.probabilities === true)
-      response.probabilities = probabilityRows(model.runtime.signature, result);
+    if (body?.probabilities === true) response.probabilities = probabilityRows(signature, result);
+    if (body?.explain === true) response.explanations = explain(model.runtime, batch);
     return response;
   };
   app.post("/v1/models/:name/predict", handler);
@@ -82,4 +83,38 @@ export function probabilityRows(signature: ModelSignature, result: PredictResult
   const out: number[][] = new Array<number[]>(rows);
   for (let r = 0; r < rows; r++) out[r] = Array.from(p.subarray(r * k, r * k + k));
   return out;
+}
+
+/**
+ * TreeSHAP contributions per row (raw margin scale: they plus `expected_value` sum to the margin).
+ * Cost: about trees × leaves × depth² operations per row, tens of microseconds to milliseconds per row,
+ * paid only by requests that ask.
+ */
+function explain(runtime: ModelRuntime, batch: Batch): Record<string, unknown> {
+  if (!runtime.explain) {
+    throw new LoopmlError(
+      "INVALID_ARGUMENT",
+      `The ${runtime.kind} runtime cannot explain predictions (only loopml tree models can); drop "explain".`,
+    );
+  }
+  const e = runtime.explain(batch);
+  const nf = e.featureNames.length;
+  const k = e.outputs;
+  const rows: (number[] | number[][])[] = [];
+  for (let r = 0; r < batch.nRows; r++) {
+    const base = r * nf * k;
+    if (k === 1) rows.push(Array.from(e.contributions.subarray(base, base + nf)));
+    else {
+      const perFeature: number[][] = [];
+      for (let f = 0; f < nf; f++)
+        perFeature.push(Array.from(e.contributions.subarray(base + f * k, base + f * k + k)));
+      rows.push(perFeature);
+    }
+  }
+  return {
+    feature_names: e.featureNames,
+    expected_value: k === 1 ? e.expectedValue[0] : Array.from(e.expectedValue),
+    contributions: rows,
+    scale: "raw margin",
+  };
 }

@@ -13,8 +13,7 @@ export function registerMlflowRoutes(app: FastifyInstance, ctx: ServingContext):
   app.get("/ping", () => "\n");
   app.get("/health", () => "\n");
   app.post("/invocations", async (request: FastifyRequest) => {
-    const model = ctx.models.single();
-    ctx.bind(request, model);
+    const model = ctx.routeSingle(request);
     const signature = model.runtime.signature;
     const batch =
       typeof request.body === "string"

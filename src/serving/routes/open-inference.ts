@@ -57,12 +57,11 @@ export function registerOpenInferenceRoutes(app: FastifyInstance, ctx: ServingCo
   app.get("/v2/models/:name/versions/:version/ready", ready);
 
   const infer = async (request: FastifyRequest<{ Params: ModelParams }>) => {
-    const model = ctx.models.resolve(request.params.name, request.params.version);
-    ctx.bind(request, model);
+    const model = ctx.route(request, request.params.name, request.params.version);
     const body = (request.body ?? {}) as Record<string, unknown>;
     const signature = model.runtime.signature;
     const batch = decodeTensors(signature, body.inputs, ctx);
-    const result = await ctx.predict(model, batch, "v2");
+    const result = await ctx.predict(model, batch, "v2", typeof body.id === "string" ? body.id : undefined);
     const n = batch.nRows;
     const outputs = [
       { name: "predictions", shape: [n], datatype: "FP64", data: Array.from(result.predictions) },

@@ -2,6 +2,7 @@
 import type { CategoricalColumn, Column } from "../../learn/frame.ts";
 import type { GbdtModel } from "../../learn/gbdt/index.ts";
 import { loadGbdtModel } from "../../learn/serialize/index.ts";
+import type { Explanation } from "../../learn/explain/explain.ts";
 import type { Batch, ModelRuntime, ModelSignature, PredictResult } from "../types.ts";
 
 export class NativeGbdtRuntime implements ModelRuntime {
@@ -43,6 +44,10 @@ export class NativeGbdtRuntime implements ModelRuntime {
       predictions[r] = best;
     }
     return { predictions, probabilities };
+  }
+
+  explain(batch: Batch): Explanation {
+    return this.model.explain(this.toFrame(batch));
   }
 
   private toFrame(batch: Batch): { nRows: number; columns: Column[] } {
