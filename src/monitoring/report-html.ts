@@ -6,7 +6,14 @@ const CUR_COLOR = "#f58518";
 
 export function renderDriftReportHtml(
   report: DriftReport,
-  meta: { title: string; reference: string; current: string; generatedAt: string },
+  meta: {
+    title: string;
+    reference: string;
+    current: string;
+    generatedAt: string;
+    /** Already-escaped HTML placed after the summary (monitor reports add performance, alerts, data quality). */
+    extraHtml?: string;
+  },
 ): string {
   const rows = report.columns
     .map(
@@ -47,6 +54,7 @@ ${schema}
 <tbody>
 ${rows}
 </tbody></table>
+${meta.extraHtml ?? ""}
 <h2>Distributions</h2>
 <p class="legend"><span style="background:${REF_COLOR}"></span>reference<span style="background:${CUR_COLOR}"></span>current</p>
 ${charts}
@@ -74,7 +82,7 @@ function histogramSvg(h: ColumnHistogram): string {
   return `<svg width="${width}" height="${height + 16}" role="img" aria-label="reference and current distributions">${bars}<text x="0" y="${height + 13}" font-size="10">${esc(h.labels[0] ?? "")}</text><text x="${width}" y="${height + 13}" font-size="10" text-anchor="end">${esc(h.labels[n - 1] ?? "")}</text></svg>`;
 }
 
-function esc(s: string): string {
+export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
