@@ -27,6 +27,7 @@ import {
 import { attemptStep, readMetrics, type AttemptResult } from "./step-run.ts";
 import type { BlobStore } from "../store/types.ts";
 import type { TrackingService } from "../tracking/service.ts";
+import type { Workspace } from "../workspace.ts";
 import { startPipelineTracking, type PipelineTracker } from "./tracked.ts";
 import type { OutputRef, ParamValue, PipelineSpec } from "./types.ts";
 
@@ -43,6 +44,8 @@ export interface ExecutorDeps extends RecordsDeps {
   readonly datasets?: DatasetResolver;
   /** When given, the pipeline run is a tracked run and each step a run nested under it. */
   readonly tracking?: TrackingService;
+  /** The stores for in-process steps that need them (the built-ins). */
+  readonly workspace?: Workspace;
 }
 
 export interface RunOptions {
@@ -264,7 +267,7 @@ export async function runPipeline(
   const execute = async (name: string): Promise<void> => {
     let res: ExecutedStep;
     try {
-      res = await executeStep(deps, r, name, outputs, force.has(name), options);
+      res = await executeStep(deps, r, name, outputs, force.has(name), options, runId);
     } catch (e) {
       // An IO or store error inside one step fails that step, not the whole run's bookkeeping.
       res = { ...skipped(deps, name, e instanceof Error ? e.message : String(e)), status: "failed" };
@@ -353,6 +356,7 @@ async function executeStep(
   upstreamOutputs: ReadonlyMap<string, readonly OutputRef[]>,
   forced: boolean,
   options: RunOptions,
+  pipelineRunId: string,
 ): Promise<ExecutedStep> {
   const step = r.dag.steps.get(name) as DagStep;
   const spec = step.spec;
@@ -416,7 +420,11 @@ async function executeStep(
       await delay(delayMs);
     }
     options.onEvent?.({ type: "step-start", step: name, attempt });
-    last = await attemptStep(spec, params, r.dag.pipeline, deps.projectDir, { ...options, env: datasetEnv });
+    last = await attemptStep(spec, params, r.dag.pipeline, deps.projectDir, {
+      ...options,
+      env: datasetEnv,
+      context: { pipelineRunId, ...(deps.workspace && { workspace: deps.workspace }) },
+    });
     if (last.ok || !last.retryable || options.signal?.aborted) break;
   }
   const result = last as AttemptResult;

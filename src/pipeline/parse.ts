@@ -1,6 +1,7 @@
 // Reads the `pipelines:` section of loopml.yaml into PipelineSpecs, with errors that name the line and key.
 import { LineCounter, parseDocument, type Document } from "yaml";
 import { LoopmlError } from "../errors.ts";
+import { BUILTIN_NAMES, builtinSpec } from "./builtins/index.ts";
 import type { DepRef, ParamSource, ParamValue, PipelineSpec, StepSpec } from "./types.ts";
 
 type Path = readonly (string | number)[];
@@ -17,7 +18,10 @@ const STEP_KEYS = new Set([
   "retries",
   "resources",
   "desc",
+  "uses",
+  "with",
 ]);
+const BUILTIN_KEYS = new Set(["uses", "with", "deps", "env", "timeout", "retries", "desc"]);
 const PIPELINE_KEYS = new Set(["stages", "steps", "description", "params"]);
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 const DEFAULT_PARAMS_FILE = "params.yaml";
@@ -101,6 +105,7 @@ class Parser {
     for (const key of Object.keys(d))
       if (!STEP_KEYS.has(key))
         this.fail([...path, key], `unknown key "${key}" (expected one of: ${[...STEP_KEYS].join(", ")}).`);
+    if (d["uses"] !== undefined) return this.builtin(name, d, path);
     const runKey = d["cmd"] !== undefined && d["run"] === undefined ? "cmd" : "run";
     const run = d[runKey];
     if (typeof run !== "string" || run.trim() === "")
@@ -123,6 +128,37 @@ class Parser {
       retries: this.retries(d["retries"], [...path, "retries"]),
       ...(resources !== undefined && { resources }),
     };
+  }
+
+  /** `uses: automl` with `with: {...}`: the built-in implies its deps and outs; only env, timeout, retries and extra deps may be added. */
+  builtin(name: string, d: Record<string, unknown>, path: Path): StepSpec {
+    const uses = d["uses"];
+    if (typeof uses !== "string")
+      this.fail([...path, "uses"], `must name a built-in (${BUILTIN_NAMES.join(", ")}).`);
+    for (const key of Object.keys(d))
+      if (!BUILTIN_KEYS.has(key))
+        this.fail(
+          [...path, key],
+          `"${key}" is not allowed with "uses:" (allowed: ${[...BUILTIN_KEYS].join(", ")}).`,
+        );
+    const withValues: Record<string, ParamValue> = {};
+    if (d["with"] !== undefined)
+      for (const [k, v] of Object.entries(this.record(d["with"], [...path, "with"])))
+        withValues[k] = this.paramValue(v, [...path, "with", k]);
+    const timeoutMs =
+      d["timeout"] === undefined ? undefined : this.duration(d["timeout"], [...path, "timeout"]);
+    return builtinSpec(
+      name,
+      uses,
+      withValues,
+      {
+        env: this.env(d["env"], [...path, "env"]),
+        ...(timeoutMs !== undefined && { timeoutMs }),
+        retries: this.retries(d["retries"], [...path, "retries"]),
+        deps: this.list(d["deps"], [...path, "deps"]).map((v, i) => this.dep(v, [...path, "deps", i])),
+      },
+      this.where([...path, "with"]),
+    );
   }
 
   list(v: unknown, path: Path): unknown[] {

@@ -50,6 +50,7 @@ export function pipelineDeps(ws: Workspace): ExecutorDeps {
     actor: ws.config.actor,
     projectDir: ws.config.projectDir,
     tracking: createTrackingService(ws),
+    workspace: ws,
     datasets: async (name, version) =>
       (await resolveVersion(ws.store.db, { name, version: String(version) })).id,
   };

@@ -3,7 +3,14 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { stepOutputs } from "./plan.ts";
 import { runCommand } from "./process.ts";
+import type { Workspace } from "../workspace.ts";
 import type { ParamValue, StepSpec } from "./types.ts";
+
+/** What an in-process step may use besides its params: the run it belongs to and the stores. */
+export interface StepFunctionContext {
+  readonly pipelineRunId?: string;
+  readonly workspace?: Workspace;
+}
 
 export interface AttemptResult {
   readonly ok: boolean;
@@ -65,6 +72,7 @@ export async function runStepFunction(
   params: Readonly<Record<string, ParamValue>>,
   cwd: string,
   signal?: AbortSignal,
+  context: StepFunctionContext = {},
 ): Promise<AttemptResult> {
   const fn = spec.fn;
   if (!fn)
@@ -84,9 +92,16 @@ export async function runStepFunction(
       if (spec.timeoutMs !== undefined) timer = setTimeout(() => res("timeout"), spec.timeoutMs);
     });
     const outcome = await Promise.race([
-      Promise.resolve(fn({ cwd, params, signal: controller.signal, log: (m) => lines.push(m) })).then(
-        () => "done" as const,
-      ),
+      Promise.resolve(
+        fn({
+          cwd,
+          params,
+          signal: controller.signal,
+          log: (m) => lines.push(m),
+          step: spec.name,
+          ...context,
+        }),
+      ).then(() => "done" as const),
       timeout,
     ]);
     const log = Buffer.from(lines.join("\n"), "utf8");
@@ -124,6 +139,7 @@ export async function attemptStep(
     readonly onOutput?: (step: string, stream: "stdout" | "stderr", chunk: Buffer) => void;
     /** Added to the step's environment, e.g. the content ids of its dataset inputs. */
     readonly env?: Readonly<Record<string, string>>;
+    readonly context?: StepFunctionContext;
   },
 ): Promise<AttemptResult> {
   // Declared outputs are removed first, so a stale file from an earlier run cannot pass as written.
@@ -132,7 +148,7 @@ export async function attemptStep(
     await rm(abs, { recursive: true, force: true });
     await mkdir(dirname(abs), { recursive: true });
   }
-  if (spec.fn) return runStepFunction(spec, params, projectDir, options.signal);
+  if (spec.fn) return runStepFunction(spec, params, projectDir, options.signal, options.context);
   const command = substituteParams(spec.run ?? "", params, spec.name);
   if (typeof command !== "string") return command;
   const r = await runCommand(command, {

@@ -1,4 +1,5 @@
 // The pipeline model shared by loopml.yaml stages and TypeScript definitions: plain readonly data, no IO.
+import type { Workspace } from "../workspace.ts";
 
 /** A JSON-compatible parameter value. */
 export type ParamValue =
@@ -22,6 +23,11 @@ export interface StepContext {
   /** Aborted when the step times out or the run is cancelled. */
   readonly signal: AbortSignal;
   log(message: string): void;
+  /** The step's name, and the pipeline run it belongs to. */
+  readonly step?: string;
+  readonly pipelineRunId?: string;
+  /** The stores, for steps that use the registry, datasets or tracking (the built-ins do). */
+  readonly workspace?: Workspace;
 }
 
 export type StepFunction = (ctx: StepContext) => Promise<void> | void;
@@ -34,6 +40,12 @@ export interface StepSpec {
   readonly fn?: StepFunction;
   /** What identifies `fn` in the cache key: its source text plus an optional explicit version. */
   readonly code?: string;
+  /** A built-in step (`uses: automl`) with its `with` values; a queue worker rebuilds `fn` from it. */
+  readonly uses?: {
+    readonly name: string;
+    readonly version: string;
+    readonly with: Readonly<Record<string, ParamValue>>;
+  };
   readonly deps: readonly DepRef[];
   readonly params: readonly ParamSource[];
   /** Files or folders the step must write, relative to the project, normalised (no "./", no trailing "/"). */
