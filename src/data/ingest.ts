@@ -7,7 +7,7 @@ import type { BlobStore } from "../store/types.ts";
 import { chunkFile, createCutter, type Cutter } from "./chunker.ts";
 import { fileDigest, hexToBytes, type ManifestEntry } from "./manifest.ts";
 import type { FileLocation } from "./types.ts";
-import type { WalkedFile } from "./walk.ts";
+import type { FileStat, WalkedFile } from "./walk.ts";
 
 export interface StatCacheEntry {
   readonly size: number;
@@ -89,7 +89,10 @@ function sameStat(a: Stats, b: Stats): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs;
 }
 
-export function cacheHit(entry: StatCacheEntry | undefined, st: Stats): entry is StatCacheEntry {
+export function cacheHit<E extends Omit<StatCacheEntry, "location">>(
+  entry: E | undefined,
+  st: FileStat,
+): entry is E {
   return (
     entry !== undefined &&
     entry.size === st.size &&
