@@ -37,7 +37,7 @@ function rng(seed: number): () => number {
  * the bench measures search, so seeding takes the shortest path. Only summaries are written,
  * never the series, because search never reads the series.
  */
-async function seed(ws: Workspace, runs: number, experimentId: string): Promise<void> {
+export async function seed(ws: Workspace, runs: number, experimentId: string): Promise<void> {
   const next = rng(42);
   const CHUNK = 20_000;
   const pg = ws.store.dialect === "postgres";
@@ -118,6 +118,12 @@ export async function benchSearch(ws: Workspace, runs: number): Promise<SearchRe
   const t0 = performance.now();
   await seed(ws, runs, experiment.id);
   const seedSeconds = (performance.now() - t0) / 1000;
+  return { dialect: ws.store.dialect, runs, seedSeconds, queries: await timeQueries(ws, experiment.id) };
+}
+
+export async function timeQueries(ws: Workspace, experimentId: string): Promise<SearchTiming[]> {
+  const tracking = createTrackingService(ws);
+  const experiment = { id: experimentId };
   const cases: Array<{ name: string; filter?: string; orderBy?: string[] }> = [
     {
       name: "metric filter + param filter, sorted by that metric",
@@ -165,5 +171,5 @@ export async function benchSearch(ws: Workspace, runs: number): Promise<SearchRe
     cpuMs: count.cpuMs,
     runsReturned: count.returned,
   });
-  return { dialect: ws.store.dialect, runs, seedSeconds, queries };
+  return queries;
 }

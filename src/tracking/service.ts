@@ -319,9 +319,7 @@ export function createTrackingService(deps: TrackingDeps, options: { actor?: str
       ...(experimentIds !== undefined && { experimentIds }),
     });
     const runs = await loadRuns(store.db, page.ids);
-    return page.nextOffset !== undefined
-      ? { runs, nextPageToken: encodePageToken(page.nextOffset) }
-      : { runs };
+    return page.next !== undefined ? { runs, nextPageToken: encodePageToken(page.next) } : { runs };
   }
 
   async function countRuns(experiment: string): Promise<number> {

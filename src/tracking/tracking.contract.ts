@@ -231,6 +231,27 @@ export function testTracking(name: string, freshStore: FreshStore): void {
         cursor = p.nextPageToken;
       } while (cursor !== undefined);
       expect(byMetric).toEqual(["10", "9", "8", "7", "6", "5", "4", "3", "2", "1", "0", "11"]);
+      // Newest first by keyset cursor: a run started after the first page does not shift the next one.
+      const first = await t.searchRuns({ experiments: ["grid"], maxResults: 5 });
+      expect(first.nextPageToken).toBeDefined();
+      const late = await t.createRun({ experiment: "grid", code: null, startTime: 9e15 });
+      const rest: string[] = [];
+      let after = first.nextPageToken;
+      while (after !== undefined) {
+        const p = await t.searchRuns({ experiments: ["grid"], maxResults: 5, pageToken: after });
+        rest.push(...p.runs.map((r) => r.info.id));
+        after = p.nextPageToken;
+      }
+      expect(rest).toHaveLength(7);
+      expect(rest).not.toContain(late.id);
+      expect(new Set([...first.runs.map((r) => r.info.id), ...rest]).size).toBe(12);
+      await t.deleteRun(late.id);
+      // A cursor belongs to the ordering that issued it.
+      expect(
+        await codeOf(
+          t.searchRuns({ experiments: ["grid"], orderBy: ["params.i"], pageToken: first.nextPageToken }),
+        ),
+      ).toBe("INVALID_ARGUMENT");
       const like = await t.searchRuns({
         experiments: ["grid"],
         filter: "params.model ILIKE 'GB%' and attributes.status IN ('FINISHED')",
