@@ -31,12 +31,6 @@ export function loadRuntime(doc: unknown, source = "the model"): ModelRuntime {
 
 /** Reads and loads a model file; errors name the file. */
 export async function loadRuntimeFromFile(path: string): Promise<ModelRuntime> {
-  if (path.endsWith(".onnx")) {
-    throw new LoopmlError(
-      "FAILED_PRECONDITION",
-      `"${path}" is an ONNX model but this loopml has no ONNX runtime (onnxruntime-node is not installed); export the model as XGBoost JSON or train it with loopml.`,
-    );
-  }
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
@@ -47,15 +41,32 @@ export async function loadRuntimeFromFile(path: string): Promise<ModelRuntime> {
       `Cannot read model file "${path}" (${code ?? (e as Error).message}); check the path.`,
     );
   }
-  if (isEnvelope(bytes)) return loadRuntime(bytes, `Model file "${path}"`);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(bytes.toString("utf8"));
-  } catch (e) {
+  return loadRuntimeFromBytes(bytes, path.endsWith(".onnx") ? "onnx" : null, `Model file "${path}"`);
+}
+
+/**
+ * Loads a model from its bytes: a registered version's artifact (flavor from the registry) or a file's
+ * content. JSON documents choose their runtime by content.
+ *
+ * @example
+ * const runtime = await loadRuntimeFromBytes(await ws.blobs.getBytes(v.blobId), v.flavor, `Model "churn" version 3`);
+ */
+export async function loadRuntimeFromBytes(
+  bytes: Uint8Array,
+  flavor: string | null,
+  source: string,
+): Promise<ModelRuntime> {
+  if (flavor === "onnx") {
     throw new LoopmlError(
-      "INVALID_ARGUMENT",
-      `Model file "${path}" is not valid JSON (${(e as Error).message}).`,
+      "FAILED_PRECONDITION",
+      `${source} is an ONNX model but this loopml has no ONNX runtime; export the model as XGBoost JSON or train it with loopml.`,
     );
   }
-  return loadRuntime(doc, `Model file "${path}"`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
+  } catch (e) {
+    throw new LoopmlError("INVALID_ARGUMENT", `${source} is not valid JSON (${(e as Error).message}).`);
+  }
+  return Promise.resolve(loadRuntime(doc, source));
 }
