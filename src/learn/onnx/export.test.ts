@@ -45,7 +45,7 @@ async function runOnnx(
     ),
     c: new ort.Tensor("float64", cols.c, [n, 1]),
   });
-  return result as Record<string, ort.Tensor>;
+  return result;
 }
 
 function fit(objective: Objective): { model: GbdtModel; test: ReturnType<typeof columns>; testFrame: Frame } {

@@ -99,8 +99,7 @@ export function ensembleLists(
       const members: number[] = [];
       const size = Math.min(nCategories[f] ?? 256, 256);
       for (let c = 0; c < size; c++) {
-        if (((((forest.categoryBits[set + (c >> 5)] as number) >>> (c & 31)) & 1) as number) === 1)
-          members.push(c);
+        if ((((forest.categoryBits[set + (c >> 5)] as number) >>> (c & 31)) & 1) === 1) members.push(c);
       }
       if (members.length === 0) {
         // Nothing goes left except missing values: a test no category passes.
