@@ -18,8 +18,10 @@ import {
 import { resolveParams } from "./params.ts";
 import {
   finishRun,
+  importCacheEntry,
   insertRun,
   lookupCache,
+  type CachedResult,
   recordStep,
   type RecordsDeps,
   type StepRecord,
@@ -29,6 +31,7 @@ import type { BlobStore } from "../store/types.ts";
 import type { TrackingService } from "../tracking/service.ts";
 import type { Workspace } from "../workspace.ts";
 import { startPipelineTracking, type PipelineTracker } from "./tracked.ts";
+import type { RemoteCache } from "./remote-cache.ts";
 import type { OutputRef, ParamValue, PipelineSpec } from "./types.ts";
 
 /** Resolves `dataset:NAME@VERSION|latest` to the version's content id. */
@@ -46,6 +49,8 @@ export interface ExecutorDeps extends RecordsDeps {
   readonly tracking?: TrackingService;
   /** The stores for in-process steps that need them (the built-ins). */
   readonly workspace?: Workspace;
+  /** A shared cache (a teammate's or CI's results): read on a local miss, written after each step that ran. */
+  readonly remoteCache?: RemoteCache;
 }
 
 export interface RunOptions {
@@ -81,13 +86,17 @@ export type RunEvent =
       readonly delayMs: number;
       readonly error: string;
     }
-  | { readonly type: "step-end"; readonly result: StepResult };
+  | { readonly type: "step-end"; readonly result: StepResult }
+  /** Something went wrong that does not fail the run, e.g. an unreachable remote cache. */
+  | { readonly type: "warning"; readonly step?: string; readonly message: string };
 
 export type StepResult = Omit<StepRecord, "id" | "inputs"> & {
   readonly stepRunId: string;
   readonly inputs: StepRecord["inputs"];
   /** The step's tracked run, nested under the pipeline's (absent for skipped steps or without tracking). */
   readonly trackingRunId?: string;
+  /** Where a cached result came from, when not from this workspace's own cache. */
+  readonly cacheSource?: "remote";
 };
 
 /** A step's result with its captured output, which goes to the tracked run but not into results. */
@@ -171,7 +180,8 @@ export async function planPipeline(
     const found = await lookupCache(deps.store, misses);
     for (const k of misses) {
       const hit = found.get(k);
-      known.set(k, hit && (await allAvailable(deps.blobs, hit.outputs)) ? hit.outputs : null);
+      if (hit && (await allAvailable(deps.blobs, hit.outputs))) known.set(k, hit.outputs);
+      else known.set(k, (await remoteGet(deps, k, options))?.outputs ?? null);
     }
   }
 }
@@ -403,6 +413,36 @@ async function executeStep(
     }
   }
 
+  if (!forced && deps.remoteCache) {
+    const remote = await remoteGet(deps, cacheKey, options, name);
+    if (remote) {
+      try {
+        if (await deps.remoteCache.fetch(remote.outputs, deps.blobs)) {
+          await importCacheEntry(deps.store, cacheKey, remote, "remote", deps.clock.now());
+          for (const o of remote.outputs) await restoreOutput(deps.blobs, join(deps.projectDir, o.path), o);
+          const endedAt = deps.clock.now();
+          return {
+            ...base,
+            status: "cached",
+            cacheHit: true,
+            cacheSource: "remote",
+            attempts: 0,
+            outputs: remote.outputs,
+            metrics: remote.metrics,
+            endedAt,
+            durationMs: endedAt - startedAt,
+          };
+        }
+      } catch (e) {
+        warn(
+          options,
+          name,
+          `could not fetch from the remote cache ${deps.remoteCache.location}: ${(e as Error).message}`,
+        );
+      }
+    }
+  }
+
   // A command learns which dataset version it was keyed on, e.g. LOOPML_DATASET_FLIGHTS=<version id>.
   const datasetEnv: Record<string, string> = {};
   for (const i of inputs) {
@@ -479,6 +519,17 @@ async function executeStep(
       endedAt,
       durationMs: endedAt - startedAt,
     };
+  if (deps.remoteCache) {
+    try {
+      await deps.remoteCache.push(cacheKey, { outputs: stored, metrics }, deps.blobs);
+    } catch (e) {
+      warn(
+        options,
+        name,
+        `could not share the result on ${deps.remoteCache.location}: ${(e as Error).message}`,
+      );
+    }
+  }
   return {
     ...common,
     status: "succeeded",
@@ -487,6 +538,26 @@ async function executeStep(
     endedAt,
     durationMs: endedAt - startedAt,
   };
+}
+
+/** A remote cache entry, or undefined; an unreachable remote is a warning, never a failed step. */
+async function remoteGet(
+  deps: ExecutorDeps,
+  key: string,
+  options: RunOptions,
+  step?: string,
+): Promise<CachedResult | undefined> {
+  if (!deps.remoteCache) return undefined;
+  try {
+    return await deps.remoteCache.get(key);
+  } catch (e) {
+    warn(options, step, `remote cache ${deps.remoteCache.location} unreadable: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+function warn(options: RunOptions, step: string | undefined, message: string): void {
+  options.onEvent?.({ type: "warning", ...(step !== undefined && { step }), message });
 }
 
 async function allAvailable(blobs: BlobStore, outs: readonly OutputRef[]): Promise<boolean> {

@@ -177,3 +177,24 @@ export async function lookupCache(
   }
   return out;
 }
+
+/** Makes a result found on a remote cache a local cache entry, so later runs need not ask the remote again. */
+export async function importCacheEntry(
+  store: MetadataStore,
+  key: string,
+  result: CachedResult,
+  source: string,
+  now: number,
+): Promise<void> {
+  await store.db
+    .insertInto("step_cache")
+    .values({
+      cache_key: key,
+      outputs: canonicalJson(result.outputs),
+      metrics: canonicalJson(result.metrics),
+      step_run_id: source.slice(0, 32),
+      created_at: now,
+    })
+    .onConflict((oc) => oc.column("cache_key").doNothing())
+    .execute();
+}

@@ -8,6 +8,7 @@ import { createTrackingService } from "../tracking/service.ts";
 import type { Workspace } from "../workspace.ts";
 import type { ExecutorDeps } from "./executor.ts";
 import { parsePipelinesYaml } from "./parse.ts";
+import { openRemoteCache } from "./remote-cache.ts";
 import type { PipelineSpec } from "./types.ts";
 
 /** Every pipeline declared in the project's loopml.yaml. */
@@ -54,4 +55,24 @@ export function pipelineDeps(ws: Workspace): ExecutorDeps {
     datasets: async (name, version) =>
       (await resolveVersion(ws.store.db, { name, version: String(version) })).id,
   };
+}
+
+/**
+ * pipelineDeps with the shared remote cache of `uri` (or LOOPML_CACHE_REMOTE) when one is configured.
+ * @example
+ * await withPipelineDeps(ws, { cacheRemote: "file:/mnt/team/cache" }, (deps) => runPipeline(deps, spec));
+ */
+export async function withPipelineDeps<T>(
+  ws: Workspace,
+  options: { cacheRemote?: string; env?: NodeJS.ProcessEnv },
+  fn: (deps: ExecutorDeps) => Promise<T>,
+): Promise<T> {
+  const uri = options.cacheRemote ?? (options.env ?? process.env)["LOOPML_CACHE_REMOTE"];
+  if (uri === undefined || uri === "") return fn(pipelineDeps(ws));
+  const remoteCache = await openRemoteCache(uri, ws.config.projectDir);
+  try {
+    return await fn({ ...pipelineDeps(ws), remoteCache });
+  } finally {
+    await remoteCache.close();
+  }
 }

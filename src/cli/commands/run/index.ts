@@ -8,7 +8,7 @@ import {
   type StepResult,
 } from "../../../pipeline/executor.ts";
 import { parseParamArgs } from "../../../pipeline/params.ts";
-import { loadPipeline, loadPipelines, pipelineDeps } from "../../../pipeline/service.ts";
+import { loadPipeline, loadPipelines, withPipelineDeps } from "../../../pipeline/service.ts";
 import { withWorkspace } from "../../context.ts";
 import { emit, table } from "../../output.ts";
 import { registerPipelineCommands } from "./pipeline.ts";
@@ -22,6 +22,7 @@ interface RunFlags {
   jobs?: number;
   keepGoing?: boolean;
   verbose?: boolean;
+  cacheRemote?: string;
   json?: boolean;
 }
 
@@ -39,6 +40,10 @@ export function registerPipelineRunCommands(program: Command): void {
     .option("--jobs <n>", "steps at once (default: the number of cores)", parsePositiveInt)
     .option("--keep-going", "keep starting independent steps after a step fails")
     .option("-v, --verbose", "stream each step's output live to stderr")
+    .option(
+      "--cache-remote <uri>",
+      "shared step cache (file:PATH of a shared folder; env LOOPML_CACHE_REMOTE): reuse teammates' and CI's results, share yours",
+    )
     .option("--json", "print JSON")
     .addHelpText(
       "after",
@@ -47,6 +52,7 @@ export function registerPipelineRunCommands(program: Command): void {
     .exitOverride()
     .action(async (name: string, opts: RunFlags, cmd: Command) => {
       const json = opts.json === true;
+      const remote = opts.cacheRemote !== undefined ? { cacheRemote: opts.cacheRemote } : {};
       const common = {
         ...(opts.step.length > 0 && { targets: opts.step }),
         ...(opts.force.length > 0 && { force: opts.force }),
@@ -54,7 +60,7 @@ export function registerPipelineRunCommands(program: Command): void {
       };
       if (opts.dryRun === true) {
         const { dag, plan } = await withWorkspace(cmd, (ws) =>
-          planPipeline(pipelineDeps(ws), loadPipeline(ws, name), common),
+          withPipelineDeps(ws, remote, (deps) => planPipeline(deps, loadPipeline(ws, name), common)),
         );
         const steps = plan.map((s) => ({
           name: s.name,
@@ -87,30 +93,34 @@ export function registerPipelineRunCommands(program: Command): void {
       let result: PipelineRunResult;
       try {
         result = await withWorkspace(cmd, (ws) =>
-          runPipeline(pipelineDeps(ws), loadPipeline(ws, name), {
-            ...common,
-            ...(opts.jobs !== undefined && { jobs: opts.jobs }),
-            keepGoing: opts.keepGoing === true,
-            signal: controller.signal,
-            onEvent: (e) => {
-              if (json) return;
-              if (e.type === "run-start")
-                process.stdout.write(
-                  `pipeline ${e.pipeline} version ${e.version.slice(0, 12)} run ${e.runId}\n`,
-                );
-              else if (e.type === "step-end") process.stdout.write(`${stepLine(e.result)}\n`);
-              else if (e.type === "step-retry")
-                process.stderr.write(
-                  `  ${e.step}: attempt ${e.attempt - 1} failed, retrying in ${e.delayMs} ms\n`,
-                );
-            },
-            ...(opts.verbose === true && {
-              onOutput: (step: string, _stream: "stdout" | "stderr", chunk: Buffer) => {
-                for (const line of chunk.toString("utf8").split("\n"))
-                  if (line !== "") process.stderr.write(`[${step}] ${line}\n`);
+          withPipelineDeps(ws, remote, (deps) =>
+            runPipeline(deps, loadPipeline(ws, name), {
+              ...common,
+              ...(opts.jobs !== undefined && { jobs: opts.jobs }),
+              keepGoing: opts.keepGoing === true,
+              signal: controller.signal,
+              onEvent: (e) => {
+                if (json) return;
+                if (e.type === "run-start")
+                  process.stdout.write(
+                    `pipeline ${e.pipeline} version ${e.version.slice(0, 12)} run ${e.runId}\n`,
+                  );
+                else if (e.type === "step-end") process.stdout.write(`${stepLine(e.result)}\n`);
+                else if (e.type === "step-retry")
+                  process.stderr.write(
+                    `  ${e.step}: attempt ${e.attempt - 1} failed, retrying in ${e.delayMs} ms\n`,
+                  );
+                else if (e.type === "warning")
+                  process.stderr.write(`warning: ${e.step !== undefined ? `${e.step}: ` : ""}${e.message}\n`);
               },
+              ...(opts.verbose === true && {
+                onOutput: (step: string, _stream: "stdout" | "stderr", chunk: Buffer) => {
+                  for (const line of chunk.toString("utf8").split("\n"))
+                    if (line !== "") process.stderr.write(`[${step}] ${line}\n`);
+                },
+              }),
             }),
-          }),
+          ),
         );
       } finally {
         process.off("SIGINT", onSignal);
@@ -130,7 +140,9 @@ function stepLine(s: StepResult): string {
     s.status === "succeeded"
       ? `ran in ${(s.durationMs / 1000).toFixed(1)} s${s.attempts > 1 ? ` (${s.attempts} attempts)` : ""}`
       : s.status === "cached"
-        ? "reused from cache"
+        ? s.cacheSource === "remote"
+          ? "reused from the remote cache"
+          : "reused from cache"
         : s.status;
   const key = s.cacheKey !== undefined ? `  key ${s.cacheKey.slice(0, 12)}` : "";
   const err = s.error !== undefined ? `\n    ${s.error.replace(/\n/g, "\n    ")}` : "";
