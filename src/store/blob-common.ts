@@ -4,21 +4,54 @@ import { createReadStream } from "node:fs";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { LoopmlError } from "../errors.ts";
 import { HASH_ALGORITHM, isContentId } from "../_internal/hash.ts";
-import type { BlobStore } from "./types.ts";
+import type { BlobInfo, BlobStore, BlobWrite } from "./types.ts";
 
 /** Read and write size for blob files: large enough that syscalls do not dominate. */
 export const IO_CHUNK = 1 << 20;
 
-/** What a backend implements; the rest of the contract is derived from it, once for every backend. */
-export type BlobBackend = Pick<BlobStore, "location" | "put" | "get" | "stat" | "list" | "delete" | "close">;
+/**
+ * What a backend implements; the rest of the contract is derived from it, once for every backend.
+ * `putMany` and `getBytes` are optional: a backend supplies them when it can do better than the
+ * derived versions.
+ */
+export type BlobBackend = Pick<BlobStore, "location" | "put" | "get" | "stat" | "list" | "delete" | "close"> &
+  Partial<Pick<BlobStore, "putMany" | "getBytes">>;
 
 export function completeBlobStore(backend: BlobBackend): BlobStore {
   return {
     ...backend,
     putFile: (path) => backend.put(createReadStream(path, { highWaterMark: IO_CHUNK })),
-    getBytes: (id) => readAll(backend.get(id)),
+    getBytes: backend.getBytes ?? ((id) => readAll(backend.get(id))),
     has: async (id) => (await backend.stat(id)) !== undefined,
+    putMany: backend.putMany ?? ((items) => putEach(backend, items)),
   };
+}
+
+/** putMany from put: one blob at a time, each hashed again, so a wrong id is caught. */
+async function putEach(backend: BlobBackend, items: readonly BlobWrite[]): Promise<BlobInfo[]> {
+  const out: BlobInfo[] = [];
+  for (const item of items) {
+    assertContentId(item.id);
+    if ((await backend.stat(item.id)) === item.bytes.length) {
+      out.push({ id: item.id, size: item.bytes.length, created: false });
+      continue;
+    }
+    const info = await backend.put(item.bytes);
+    if (info.id !== item.id) {
+      if (info.created) await backend.delete(info.id);
+      throw wrongId(item.id, info.id, backend.location);
+    }
+    out.push(info);
+  }
+  return out;
+}
+
+export function wrongId(claimed: string, actual: string, location: string): LoopmlError {
+  return new LoopmlError(
+    "INTERNAL",
+    `A blob written to ${location} as ${claimed} hashes to ${actual}: the caller's id is wrong (this is a bug).`,
+    { id: claimed, actual },
+  );
 }
 
 export function assertContentId(id: string): void {
@@ -61,17 +94,18 @@ export function createVerifier(id: string, location: string): Transform {
     },
     flush(done: TransformCallback) {
       const actual = hash.digest("hex");
-      if (actual !== id) {
-        done(
-          new LoopmlError(
-            "INTERNAL",
-            `Corrupt blob ${id} in ${location}: its bytes hash to ${actual}. Restore it from a remote (loopml data pull) or delete it and re-add the data.`,
-            { id, actual },
-          ),
-        );
-      } else done();
+      if (actual !== id) done(corruptBlob(id, actual, location));
+      else done();
     },
   });
+}
+
+export function corruptBlob(id: string, actual: string, location: string): LoopmlError {
+  return new LoopmlError(
+    "INTERNAL",
+    `Corrupt blob ${id} in ${location}: its bytes hash to ${actual}. Restore it from a remote (loopml data pull) or delete it and re-add the data.`,
+    { id, actual },
+  );
 }
 
 export function blobNotFound(id: string, location: string): LoopmlError {

@@ -44,6 +44,12 @@ export interface BlobInfo {
   readonly created: boolean;
 }
 
+export interface BlobWrite {
+  /** sha256 of `bytes`, 64 lowercase hex characters. */
+  readonly id: string;
+  readonly bytes: Uint8Array;
+}
+
 /**
  * Immutable, content-addressed bytes: a blob's id is the sha256 of its content. Writing the same
  * content twice stores it once; reading verifies the hash and fails with INTERNAL ("corrupt blob")
@@ -61,6 +67,17 @@ export interface BlobStore {
   put(source: Readable | Uint8Array): Promise<BlobInfo>;
   /** Like put, for a file on disk. */
   putFile(path: string): Promise<BlobInfo>;
+  /**
+   * Stores a batch of in-memory blobs whose ids the caller already computed from these very bytes
+   * (a chunker that hashed them), returning one BlobInfo per item in order. Backends may trust the
+   * ids instead of hashing again and make the batch durable at once (the folder backend syncs once
+   * per batch, not per blob); reads still verify every id. Derived from put for backends without it.
+   *
+   * @example
+   * const bytes = Buffer.from("chunk");
+   * await blobs.putMany([{ id: sha256Hex(bytes), bytes }]);
+   */
+  putMany(items: readonly BlobWrite[]): Promise<BlobInfo[]>;
   /** A stream of the blob's bytes that errors (INTERNAL) at its end if they do not hash to `id`, NOT_FOUND if absent. */
   get(id: string): Readable;
   /** The whole blob in memory, verified. For small blobs (manifests, models). */

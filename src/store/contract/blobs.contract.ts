@@ -69,6 +69,28 @@ export function testBlobStore(name: string, options: BlobContractOptions): void 
       expect(await blobs.getBytes(sha256Hex(bytes))).toEqual(bytes);
     });
 
+    it("stores a batch with precomputed ids, once per content, readable and verified", async () => {
+      const a = Buffer.from("batch chunk a");
+      const b = Buffer.alloc(300_000, 5);
+      const before = await blobs.put(Buffer.from("batch chunk already there"));
+      const infos = await blobs.putMany([
+        { id: sha256Hex(a), bytes: a },
+        { id: before.id, bytes: Buffer.from("batch chunk already there") },
+        { id: sha256Hex(b), bytes: b },
+        { id: sha256Hex(a), bytes: a },
+      ]);
+      expect(infos.map((i) => [i.id, i.size])).toEqual([
+        [sha256Hex(a), a.length],
+        [before.id, before.size],
+        [sha256Hex(b), b.length],
+        [sha256Hex(a), a.length],
+      ]);
+      expect(infos.map((i) => i.created)).toEqual([true, false, true, false]);
+      expect(await blobs.getBytes(sha256Hex(b))).toEqual(b);
+      expect((await blobs.putMany([{ id: sha256Hex(b), bytes: b }]))[0]?.created).toBe(false);
+      expect(await blobs.putMany([])).toEqual([]);
+    });
+
     it("lists and deletes", async () => {
       const info = await blobs.put(Buffer.from("to be deleted"));
       const ids: string[] = [];

@@ -13,11 +13,12 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   S3Client,
+  PutObjectCommand,
   paginateListObjectsV2,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { LoopmlError } from "../../errors.ts";
-import type { BlobInfo, BlobStore } from "../types.ts";
+import type { BlobInfo, BlobStore, BlobWrite } from "../types.ts";
 import {
   assertContentId,
   blobNotFound,
@@ -228,6 +229,43 @@ export async function createS3Blobs(options: S3BlobsOptions): Promise<BlobStore>
     }
   }
 
+  /**
+   * The bytes are in memory and the ids known, so each missing blob is one PutObject (no temp
+   * file, no second hash), several in flight: many small blobs cost one round trip each, in parallel.
+   */
+  async function putMany(items: readonly BlobWrite[]): Promise<BlobInfo[]> {
+    for (const item of items) assertContentId(item.id);
+    const out = items.map((item) => ({ id: item.id, size: item.bytes.length, created: false }));
+    const first = new Map<string, number>();
+    items.forEach((item, i) => {
+      if (!first.has(item.id)) first.set(item.id, i);
+    });
+    const todo = [...first.values()];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < todo.length) {
+        const i = todo[next++]!;
+        const item = items[i]!;
+        if ((await headSize(item.id)) === item.bytes.length) continue;
+        try {
+          await client.send(
+            new PutObjectCommand({
+              Bucket: bucket,
+              Key: keyOf(item.id),
+              Body: item.bytes,
+              ContentLength: item.bytes.length,
+            }),
+          );
+        } catch (e) {
+          throw toS3Error(e, place);
+        }
+        out[i]!.created = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(QUEUE_SIZE * 2, todo.length) }, worker));
+    return out;
+  }
+
   function get(id: string): Readable {
     assertContentId(id);
     const verifier = createVerifier(id, location);
@@ -298,6 +336,7 @@ export async function createS3Blobs(options: S3BlobsOptions): Promise<BlobStore>
   return completeBlobStore({
     location,
     put,
+    putMany,
     get,
     stat: statBlob,
     list,
