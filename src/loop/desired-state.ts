@@ -75,13 +75,22 @@ export const deploymentSchema = z.strictObject({
   replicas: z.number().int().min(1).max(1000).optional(),
 });
 
-/** Contract 4 leaves the rule's own fields to the monitoring module: known ones are typed, others pass through. */
-export const alertRuleSchema = z
-  .looseObject({
-    name: z.string().optional(),
-    severity: z.enum(["info", "warning", "critical"]).optional(),
-  })
-  .meta({ description: 'An alert rule, e.g. { when: "drift_share >= 0.3", for: 2, severity: warning }.' });
+/** Contract 4's alert rule (src/monitoring/alert-rules.ts). */
+export const alertRuleSchema = z.strictObject({
+  when: z.string().min(1).meta({
+    description:
+      'The condition, e.g. "drift_share >= 0.3 for 2 consecutive windows" or "rmse > 1.2 * validation.rmse".',
+  }),
+  severity: z.enum(["info", "warning", "critical"]).optional(),
+  sinks: z
+    .array(
+      z.union([
+        z.strictObject({ type: z.literal("log") }),
+        z.strictObject({ type: z.literal("webhook"), url: z.url(), allowPrivate: z.boolean().optional() }),
+      ]),
+    )
+    .optional(),
+});
 
 export const monitorSchema = z.strictObject({
   deployment: z.string().optional(),
@@ -96,6 +105,14 @@ export const monitorSchema = z.strictObject({
   driftShare: fraction.optional(),
   schedule: cron.optional(),
   alerts: z.array(alertRuleSchema).optional(),
+  target: z
+    .string()
+    .optional()
+    .meta({ description: "The label column, for prediction drift and performance." }),
+  columns: z.array(z.string()).optional(),
+  thresholds: z.record(z.string(), z.number()).optional(),
+  minRows: z.number().int().positive().optional(),
+  task: z.enum(["classification", "regression"]).optional(),
 });
 
 const scheduleSchema = z.strictObject({ pipeline: z.string(), cron, timezone: z.string().optional() });
@@ -125,6 +142,11 @@ export const retrainSchema = z
       .string()
       .optional()
       .meta({ description: "A pipeline of this file that trains; else AutoML." }),
+    artifact: z
+      .string()
+      .optional()
+      .meta({ description: "With pipeline: the model file (loopml GBDT/AutoML JSON) the pipeline writes." }),
+    target: z.string().optional().meta({ description: "The label column (default: automl.target)." }),
     automl: z
       .strictObject({
         target: z.string(),
@@ -279,6 +301,14 @@ function checkReferences(
     if (models.size > 0 && !models.has(model)) fail(path, `model "${model}" is not declared under models:.`);
     if (r.pipeline === undefined && r.automl === undefined)
       fail(path, "needs pipeline: (a pipeline of this file) or automl: { target: COLUMN }.");
+    if (
+      r.pipeline !== undefined &&
+      (r.artifact === undefined || (r.target ?? r.automl?.target) === undefined)
+    )
+      fail(
+        path,
+        "with pipeline: also needs artifact: (the model file it writes) and target: (the label column).",
+      );
     if (r.pipeline !== undefined && !pipelines.has(r.pipeline))
       fail([...path, "pipeline"], `pipeline "${r.pipeline}" is not declared under pipelines:.`);
     if (datasets.size > 0 && !datasets.has(r.data.dataset))

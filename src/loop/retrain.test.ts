@@ -1,0 +1,211 @@
+// The retrain policy over a real workspace: fresh-holdout comparison, promotion, rejection with an alert,
+// canary with a bake period, and the guard rails (in flight, cooldown, budget) — each decision audited.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { makeTempDir } from "../../test/setup/tmp.ts";
+import { createManualClock, createSequentialIds } from "../_internal/clock.ts";
+import { silentLogger } from "../_internal/logger.ts";
+import { createDataService } from "../data/service.ts";
+import { gbdt } from "../learn/gbdt/index.ts";
+import { createRegistryEvents } from "../registry/events.ts";
+import { createRegistryService, type RegistryService } from "../registry/service.ts";
+import { openWorkspace, type Workspace } from "../workspace.ts";
+import { createMemoryPort, type DeploymentSpec } from "./contracts.ts";
+import type { RetrainDecl } from "./desired-state.ts";
+import { createRetrainer, signatureOf, type Trainer } from "./retrain.ts";
+import { automlTrainer } from "./trainers.ts";
+
+let tmp: { path: string; remove(): void };
+let ws: Workspace;
+let registry: RegistryService;
+const clock = createManualClock();
+
+/** y follows x > 0.5 ("before") or x < 0.5 ("after": the concept flipped). */
+function csv(flipped: boolean, n = 1200): string {
+  const lines = ["t,x,c,y"];
+  for (let i = 0; i < n; i++) {
+    const x = ((i * 7919) % 1000) / 1000;
+    const y = flipped ? (x < 0.5 ? 1 : 0) : x > 0.5 ? 1 : 0;
+    lines.push(`${i},${x},${i % 3 === 0 ? "a" : "b"},${(i * 31) % 17 === 0 ? 1 - y : y}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+const quickTrainer: Trainer = ({ train, target }) =>
+  Promise.resolve({
+    doc: gbdt({ objective: "binary", nRounds: 20, maxDepth: 3, seed: 1, nThreads: 1 })
+      .fit(train, target)
+      .toJSON(),
+    signature: signatureOf(train, target),
+  });
+
+const policy: RetrainDecl = {
+  on: { monitors: ["drift"] },
+  target: "y",
+  automl: { target: "y" },
+  data: { dataset: "d", window: { rows: 1000, timeColumn: "t" } },
+};
+
+async function version(flipped: boolean): Promise<void> {
+  await writeFile(join(tmp.path, "data", "d.csv"), csv(flipped));
+  await createDataService(ws).add(join(tmp.path, "data", "d.csv"), { name: "d" });
+}
+
+beforeEach(async () => {
+  tmp = makeTempDir();
+  ws = await openWorkspace({
+    dir: tmp.path,
+    clock,
+    ids: createSequentialIds(),
+    logger: silentLogger,
+    env: {},
+  });
+  registry = createRegistryService({ ...ws, events: createRegistryEvents() });
+  await registry.createModel("m", { policy: { metricRules: [{ metric: "roc_auc", op: ">=" }] } });
+  await mkdir(join(tmp.path, "data"));
+  await version(false);
+});
+afterEach(async () => {
+  await ws.close();
+  tmp.remove();
+});
+
+const manual = { kind: "manual" as const, detail: {} };
+const actions = async (): Promise<string[]> =>
+  (await ws.audit.list({ targetPrefix: "model:m", limit: 1000 }))
+    .map((e) => e.action)
+    .filter((a) => a.startsWith("retrain."));
+
+describe("retrain", () => {
+  it("promotes the first model, then a retrain on shifted data that wins on the fresh holdout", async () => {
+    const r = createRetrainer({
+      ws,
+      registry,
+      deployments: createMemoryPort<DeploymentSpec>(),
+      trainer: quickTrainer,
+    });
+    const first = await r.retrain("m", policy, manual);
+    expect(first).toMatchObject({ status: "promoted", candidate: 1, champion: null });
+    expect((await registry.getModel("m")).aliases["production"]).toBe(1);
+
+    await version(true);
+    const second = await r.retrain("m", policy, {
+      kind: "monitor",
+      detail: { monitor: "drift", value: 0.6 },
+    });
+    if (second.status !== "promoted") throw new Error(JSON.stringify(second));
+    expect(second.champion).toBe(1);
+    expect(second.candidateScore).toBeGreaterThan(0.85);
+    expect(second.championScore).toBeLessThan(0.2);
+    expect((await registry.getModel("m")).aliases["production"]).toBe(2);
+    expect(
+      (await registry.getVersion("m", 2)).datasets.map((d) => `${d.context}:${d.dataset}@${d.version}`),
+    ).toEqual(["training:d@2", "holdout:d@2"]);
+    expect(await actions()).toEqual([
+      "retrain.start",
+      "retrain.evaluate",
+      "retrain.promote",
+      "retrain.start",
+      "retrain.evaluate",
+      "retrain.promote",
+    ]);
+    expect((await ws.audit.verify()).ok).toBe(true);
+  });
+
+  it("keeps the champion and raises an alert with the reasons when the candidate does not win", async () => {
+    const r = createRetrainer({
+      ws,
+      registry,
+      deployments: createMemoryPort<DeploymentSpec>(),
+      trainer: quickTrainer,
+    });
+    await r.retrain("m", policy, manual);
+    const again = await r.retrain("m", { ...policy, promote: { minImprovement: 0.05 } }, manual);
+    expect(again.status).toBe("rejected");
+    if (again.status !== "rejected") return;
+    expect(again.reasons[0]).toMatch(/does not beat v1's .* by 0\.05/);
+    expect((await registry.getModel("m")).aliases["production"]).toBe(1);
+    const alert = (await ws.audit.list({ action: "retrain.alert" }))[0];
+    expect(alert?.details).toMatchObject({ severity: "warning" });
+  });
+
+  it("skips while a retrain is in flight, during the cooldown and beyond the budget", async () => {
+    let release: () => void = () => undefined;
+    let entered: () => void = () => undefined;
+    const inTrainer = new Promise<void>((resolve) => (entered = resolve));
+    const slow: Trainer = async (req) => {
+      await new Promise<void>((resolve) => {
+        release = resolve;
+        entered();
+      });
+      return quickTrainer(req);
+    };
+    const r = createRetrainer({
+      ws,
+      registry,
+      deployments: createMemoryPort<DeploymentSpec>(),
+      trainer: slow,
+    });
+    const running = r.retrain("m", policy, manual);
+    await inTrainer;
+    expect(await r.retrain("m", policy, manual)).toMatchObject({
+      status: "skipped",
+      reason: expect.stringMatching(/in flight/) as unknown,
+    });
+    release();
+    await running;
+
+    const guarded = { ...policy, cooldown: "1h", budget: { maxRuns: 2, per: "1d" } };
+    expect(await r.retrain("m", guarded, manual)).toMatchObject({
+      reason: expect.stringMatching(/^cooldown/) as unknown,
+    });
+    clock.advance(2 * 3_600_000);
+    const fast = createRetrainer({
+      ws,
+      registry,
+      deployments: createMemoryPort<DeploymentSpec>(),
+      trainer: quickTrainer,
+    });
+    expect((await fast.retrain("m", guarded, manual)).status).not.toBe("skipped");
+    clock.advance(2 * 3_600_000);
+    expect(await fast.retrain("m", guarded, manual)).toMatchObject({
+      reason: expect.stringMatching(/^budget: 2 retrains/) as unknown,
+    });
+    expect((await actions()).filter((a) => a === "retrain.skip")).toHaveLength(3);
+  });
+
+  it("starts a canary, then promotes after a clean bake period", async () => {
+    const deployments = createMemoryPort<DeploymentSpec>([{ name: "web", model: "m@production" }]);
+    const r = createRetrainer({ ws, registry, deployments, trainer: quickTrainer });
+    await r.retrain("m", policy, manual);
+    await version(true);
+    const canaryPolicy = { ...policy, promote: { canary: { deployment: "web", weight: 0.1, bake: "10m" } } };
+    expect((await r.retrain("m", canaryPolicy, manual)).status).toBe("canary");
+    expect((await deployments.list())[0]?.canary).toEqual({ model: "m@challenger", weight: 0.1 });
+    expect((await registry.getModel("m")).aliases).toEqual({ production: 1, challenger: 2 });
+    expect(await r.settleCanaries()).toEqual([]);
+    clock.advance(11 * 60_000);
+    expect(await r.settleCanaries()).toEqual([{ model: "m", status: "promoted" }]);
+    expect((await registry.getModel("m")).aliases["production"]).toBe(2);
+    expect((await deployments.list())[0]).toEqual({ name: "web", model: "m@production" });
+  });
+
+  it("trains with AutoML as a tracked run", async () => {
+    const r = createRetrainer({
+      ws,
+      registry,
+      deployments: createMemoryPort<DeploymentSpec>(),
+      trainer: automlTrainer(ws),
+    });
+    const out = await r.retrain(
+      "m",
+      { ...policy, automl: { target: "y", maxTrials: 3, timeBudget: 20 } },
+      manual,
+    );
+    expect(out.status).toBe("promoted");
+    const v = await registry.getVersion("m", 1);
+    expect(v.runId).not.toBeNull();
+    expect(v.signature?.inputs.map((c) => c.name)).toEqual(["x", "c"]);
+  });
+});
