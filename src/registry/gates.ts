@@ -4,6 +4,7 @@ import {
   DEFAULT_POLICY,
   type GatePolicy,
   type GateReport,
+  type LatencyBudget,
   type MetricRule,
   type ModelVersion,
   type RuleResult,
@@ -158,8 +159,26 @@ export function parsePolicy(input: unknown): GatePolicy {
       ...(typeof o["sameDatasetContext"] === "string" && { sameDatasetContext: o["sameDatasetContext"] }),
     };
   });
+  let latencyBudget: LatencyBudget | undefined;
+  const lb = p["latencyBudget"];
+  if (lb !== undefined && lb !== null) {
+    const o = lb as Record<string, unknown>;
+    const maxMs = o["maxMs"];
+    const batchRows = o["batchRows"] ?? 1000;
+    if (typeof maxMs !== "number" || !Number.isFinite(maxMs) || maxMs <= 0)
+      bad("latencyBudget.maxMs must be a positive number of milliseconds");
+    if (
+      typeof batchRows !== "number" ||
+      !Number.isSafeInteger(batchRows) ||
+      batchRows < 1 ||
+      batchRows > 1_000_000
+    )
+      bad("latencyBudget.batchRows must be a whole number from 1 to 1,000,000");
+    latencyBudget = { maxMs: maxMs as number, batchRows: batchRows as number };
+  }
   return {
     metricRules,
+    ...(latencyBudget !== undefined && { latencyBudget }),
     schemaCompatible: p["schemaCompatible"] === undefined ? true : p["schemaCompatible"] === true,
     approvalFor: strings(p["approvalFor"], "approvalFor"),
     protectedAliases: strings(p["protectedAliases"], "protectedAliases"),

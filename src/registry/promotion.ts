@@ -14,7 +14,16 @@ import {
   requireModel,
 } from "./rows.ts";
 import type { RegistryDeps } from "./service.ts";
-import type { AliasMove, GateReport, ModelVersion, Promotion, PromoteResult, Role } from "./types.ts";
+import { checkLatency } from "./latency.ts";
+import type {
+  AliasMove,
+  GateReport,
+  ModelVersion,
+  Promotion,
+  PromoteResult,
+  Role,
+  RuleResult,
+} from "./types.ts";
 
 export interface PromoteOptions {
   readonly to: string;
@@ -38,6 +47,7 @@ async function gateIn(
   model: string,
   version: number,
   alias: string,
+  measured: readonly RuleResult[] = [],
 ): Promise<{
   report: GateReport;
   candidate: ModelVersion;
@@ -52,8 +62,10 @@ async function gateIn(
     const v = aliases[a];
     if (v !== undefined) holders.set(a, await loadVersion(tx, model, v));
   }
+  const evaluated = evaluateGate(candidate, alias, m.policy, holders);
+  const rules = [...evaluated.rules, ...measured];
   return {
-    report: evaluateGate(candidate, alias, m.policy, holders),
+    report: { passed: rules.every((r) => r.passed), rules },
     candidate,
     needsApproval: m.policy.approvalFor.includes(alias),
   };
@@ -72,6 +84,17 @@ export function createPromotionOps(deps: RegistryDeps, ctx: { actor: string; rol
   const { store, audit, clock, ids, events } = deps;
   const { actor, role } = ctx;
 
+  /**
+   * Rules that need the model itself (the latency budget) run before the transaction: loading and
+   * timing a model is slow, and a transaction may be re-run.
+   */
+  async function measuredRules(model: string, version: number): Promise<RuleResult[]> {
+    const m = modelFromRow(await requireModel(store.db, model), {});
+    if (m.policy.latencyBudget === undefined) return [];
+    const candidate = await loadVersion(store.db, model, version);
+    return [await checkLatency(deps.blobs, candidate, m.policy.latencyBudget)];
+  }
+
   async function promote(model: string, version: number, opts: PromoteOptions): Promise<PromoteResult> {
     const alias = opts.to;
     if (opts.force && role !== "admin") {
@@ -82,8 +105,9 @@ export function createPromotionOps(deps: RegistryDeps, ctx: { actor: string; rol
         "PERMISSION_DENIED",
         "Promoting needs the editor role or above (you are viewer).",
       );
+    const measured = await measuredRules(model, version);
     const result = await store.transaction(async (tx): Promise<PromoteResult> => {
-      const { report, needsApproval } = await gateIn(tx, model, version, alias);
+      const { report, needsApproval } = await gateIn(tx, model, version, alias, measured);
       if (!report.passed && !opts.force) throw refusal(model, version, alias, report);
       if (needsApproval && !opts.force) {
         const row = {
@@ -138,6 +162,12 @@ export function createPromotionOps(deps: RegistryDeps, ctx: { actor: string; rol
       );
     }
     let move: AliasMove | undefined;
+    const pending = await store.db
+      .selectFrom("model_promotions")
+      .select(["model", "version"])
+      .where("id", "=", id)
+      .executeTakeFirst();
+    const measured = decision.approve && pending ? await measuredRules(pending.model, pending.version) : [];
     const promotion = await store.transaction(async (tx) => {
       move = undefined;
       const row = await tx.selectFrom("model_promotions").selectAll().where("id", "=", id).executeTakeFirst();
@@ -169,7 +199,7 @@ export function createPromotionOps(deps: RegistryDeps, ctx: { actor: string; rol
       let report = JSON.parse(row.report) as GateReport;
       if (decision.approve) {
         // The champion may have changed since the request: the gate must still pass now.
-        report = (await gateIn(tx, row.model, row.version, row.alias)).report;
+        report = (await gateIn(tx, row.model, row.version, row.alias, measured)).report;
         if (!report.passed) throw refusal(row.model, row.version, row.alias, report);
         move = await moveAlias(
           tx,
@@ -225,6 +255,7 @@ export function createPromotionOps(deps: RegistryDeps, ctx: { actor: string; rol
       if (status !== undefined) q = q.where("status", "=", status);
       return (await q.execute()).map(promotionFromRow);
     },
-    checkGate: async (model, version, alias) => (await gateIn(store.db, model, version, alias)).report,
+    checkGate: async (model, version, alias) =>
+      (await gateIn(store.db, model, version, alias, await measuredRules(model, version))).report,
   };
 }

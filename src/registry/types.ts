@@ -37,8 +37,17 @@ export interface MetricRule {
   readonly sameDatasetContext?: string;
 }
 
+/** Loading the candidate and predicting a batch of `batchRows` rows must take at most `maxMs` (median of 5). */
+export interface LatencyBudget {
+  readonly maxMs: number;
+  /** Default 1000. */
+  readonly batchRows: number;
+}
+
 export interface GatePolicy {
   readonly metricRules: readonly MetricRule[];
+  /** Absent: no latency rule. */
+  readonly latencyBudget?: LatencyBudget;
   /** The new signature must accept what the holder's did. Default true. */
   readonly schemaCompatible: boolean;
   /** Promotions to these aliases wait for an approver. */
