@@ -6,6 +6,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort } from "../setup/ports.ts";
 import { makeTempDir } from "../setup/tmp.ts";
+import { frameFromColumns } from "../../src/learn/frame.ts";
+import { gbdt } from "../../src/learn/gbdt/index.ts";
+import { createRegistryEvents } from "../../src/registry/events.ts";
+import { createRegistryService } from "../../src/registry/service.ts";
+import { readInferenceLog } from "../../src/serving/inference-log.ts";
+import { openWorkspace } from "../../src/workspace.ts";
 import { loopml } from "./cli.ts";
 
 const FIXTURE = join(import.meta.dirname, "..", "..", "src", "serving", "fixtures", "xgb-binary");
@@ -115,5 +121,79 @@ describe("serving end to end", () => {
     expect(metrics).toMatch(/loopml_serving_requests_total\{model="churn",version="1",protocol="mlflow"\} 1/);
     await stop(child);
     expect(child.exitCode).toBe(0);
+  });
+
+  it("loopml serve NAME@ALIAS follows a promotion made by another process and logs predictions", async () => {
+    const dir = tempDir();
+    const ws = await openWorkspace({ dir, actor: "ci" });
+    cleanups.push(() => ws.close());
+    const registry = createRegistryService({ ...ws, events: createRegistryEvents() });
+    await registry.createModel("churn");
+    const x = Array.from({ length: 200 }, (_, i) => i / 50);
+    for (const scale of [1, 5]) {
+      const model = gbdt({ objective: "regression", nRounds: 5, maxDepth: 2, seed: 1 }).fit(
+        frameFromColumns({ x, y: x.map((v) => scale * (v + 10)) }),
+        "y",
+      );
+      const { id } = await ws.blobs.put(Buffer.from(JSON.stringify(model.toJSON())));
+      await registry.createVersion("churn", { blobId: id, flavor: "native" });
+    }
+    await registry.setAlias("churn", "production", 1);
+    await registry.setAlias("churn", "challenger", 2);
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        "serve",
+        "churn@production",
+        "--canary",
+        "churn@challenger:50%",
+        "--port",
+        String(port),
+        "--poll-ms",
+        "100",
+        "--no-access-log",
+      ],
+      {
+        cwd: dir,
+        stdio: ["ignore", "ignore", "pipe"],
+        env: { ...process.env, LOOPML_STORE: undefined, LOOPML_ARTIFACTS: undefined },
+      },
+    );
+    cleanups.push(() => stop(child));
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    for (let i = 0; i < 600 && !stderr.includes("serving churn"); i++) {
+      if (child.exitCode !== null) throw new Error(`loopml serve exited: ${stderr}`);
+      await sleep(50);
+    }
+    expect(stderr).toMatch(/serving churn \(native, version 1\), churn \(native, version 2, canary\)/);
+    const predict = async (key: string) => {
+      const res = await fetch(`http://127.0.0.1:${port}/v1/models/churn@production/predict`, {
+        method: "POST",
+        body: JSON.stringify({ instances: [[1]] }),
+        headers: { "content-type": "application/json", "x-loopml-key": key, "x-request-id": `req-${key}` },
+      });
+      return (await res.json()) as { model_version: string };
+    };
+    const versions = new Set<string>();
+    for (let i = 0; i < 30; i++) versions.add((await predict(`u${i}`)).model_version);
+    expect(versions).toEqual(new Set(["1", "2"]));
+    // Another process (this test) moves the alias; the server sees it in the audit log.
+    await registry.setAlias("churn", "production", 2);
+    for (let i = 0; i < 200 && !stderr.includes("primary churn@production is now version 2"); i++)
+      await sleep(50);
+    expect(stderr).toMatch(/churn: primary churn@production is now version 2 \(was 1\)/);
+    expect((await predict("u0")).model_version).toBe("2");
+    await stop(child);
+    expect(child.exitCode).toBe(0);
+    // Stopping flushed the inference log; every answered request is there with its version.
+    const log = await readInferenceLog(ws, { model: "churn" });
+    expect(log.rows).toBe(31);
+    expect(log.requestIds).toContain("req-u7");
+    expect(Array.from(new Set(log.versions)).sort()).toEqual([1, 2]);
+    const swaps = await ws.audit.list({ action: "serving.swap" });
+    expect(swaps.at(-1)?.target).toBe("serving:churn");
   });
 });

@@ -1,15 +1,35 @@
-// loopml serve MODEL_FILE…: the prediction server alone (loopml, MLflow and Open Inference V2 protocols).
+// loopml serve MODEL…: the prediction server alone (loopml, MLflow and Open Inference V2 protocols), following registry aliases.
 import cluster from "node:cluster";
-import { basename, extname } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Command } from "commander";
-import Fastify from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import { LoopmlError } from "../../../errors.ts";
+import { createRegistryEvents } from "../../../registry/events.ts";
+import { createRegistryService } from "../../../registry/service.ts";
 import { DEFAULT_BATCHING } from "../../../serving/batcher.ts";
 import { DEFAULT_LIMITS } from "../../../serving/decode.ts";
+import { createDeploymentService, splitModelRef, type DeploymentSpec } from "../../../serving/deployments.ts";
+import {
+  createFollower,
+  headSeq,
+  loadEndpointSpec,
+  type Binding,
+  type Follower,
+} from "../../../serving/follow.ts";
+import { appendInferenceLog } from "../../../serving/inference-log.ts";
 import type { ServedModelSpec } from "../../../serving/models.ts";
 import { loadRuntimeFromFile } from "../../../serving/runtimes/load.ts";
-import { registerServingRoutes } from "../../../serving/server.ts";
+import { registerServingRoutes, type ServingOptions } from "../../../serving/server.ts";
+import type { Workspace } from "../../../workspace.ts";
+import { withWorkspace } from "../../context.ts";
+import {
+  parseCanary,
+  parsePositive,
+  parseRef,
+  parseServeArgument,
+  parseShare,
+  type ServeSource,
+} from "./plan.ts";
 
 interface ServeOptions {
   port: number;
@@ -17,6 +37,14 @@ interface ServeOptions {
   name?: string;
   modelVersion: string;
   alias: string[];
+  deployment?: string;
+  canary?: NonNullable<DeploymentSpec["canary"]>;
+  shadow?: string;
+  rollbackErrorDelta?: number;
+  rollbackP99Ratio?: number;
+  inferenceLog: boolean;
+  logSampleRate: number;
+  pollMs: number;
   maxBatch: number;
   maxWaitMs: number;
   maxQueue: number;
@@ -28,13 +56,55 @@ interface ServeOptions {
 export function registerServeCommand(program: Command): void {
   program
     .command("serve")
-    .description("serve model files over HTTP: /v1/models/NAME/predict, /invocations, /v2 (KServe), /metrics")
-    .argument("<models...>", "model files (XGBoost JSON or loopml GBDT JSON), optionally as NAME=FILE")
+    .description(
+      "serve models over HTTP (/v1/models/NAME/predict, /invocations, /v2 KServe, /metrics); NAME@ALIAS follows the registry and swaps in new versions without downtime",
+    )
+    .argument(
+      "[models...]",
+      "NAME@ALIAS of a registered model, or model files (XGBoost JSON, loopml GBDT JSON) as FILE or NAME=FILE",
+    )
     .option("-p, --port <port>", "port to listen on", parseCount, 8080)
     .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option(
+      "--deployment <name>",
+      "serve a stored deployment (its model, canary, shadow, rollback and logging) and follow its changes",
+    )
+    .option(
+      "--canary <ref:share>",
+      "also serve NAME@ALIAS for a share of traffic, e.g. churn@challenger:10% (sticky by the x-loopml-key header)",
+      parseCanary,
+    )
+    .option(
+      "--shadow <ref>",
+      "send a copy of every request to NAME@ALIAS; its answers are logged, never returned",
+      (v: string) => parseRef(v, "--shadow"),
+    )
+    .option(
+      "--rollback-error-delta <d>",
+      "roll the canary back when its error rate exceeds the primary's by more than this (e.g. 0.02)",
+      (v: string) => parseShare(v, "--rollback-error-delta"),
+    )
+    .option(
+      "--rollback-p99-ratio <r>",
+      "roll the canary back when its p99 latency exceeds this × the primary's (e.g. 1.5)",
+      (v: string) => parsePositive(v, "--rollback-p99-ratio"),
+    )
+    .option("--no-inference-log", "do not write predictions to the inference log (registered models only)")
+    .option(
+      "--log-sample-rate <rate>",
+      "share of requests written to the inference log",
+      (v: string) => parseShare(v, "--log-sample-rate"),
+      1,
+    )
+    .option(
+      "--poll-ms <ms>",
+      "how often to look for alias and deployment changes made by other processes",
+      parseCount,
+      2000,
+    )
     .option("--name <name>", "model name when serving one file (default: the file name)")
-    .option("--model-version <v>", "version reported for the model(s)", "1")
-    .option("--alias <alias...>", 'aliases that NAME@ALIAS resolves, e.g. "production"', [])
+    .option("--model-version <v>", "version reported for model files", "1")
+    .option("--alias <alias...>", 'aliases that NAME@ALIAS resolves for model files, e.g. "production"', [])
     .option(
       "--max-batch <rows>",
       "most rows merged into one predict call",
@@ -58,50 +128,178 @@ export function registerServeCommand(program: Command): void {
     .option("--no-access-log", "do not write a JSON access log line per request")
     .addHelpText(
       "after",
-      `\nExample:\n  loopml serve churn=model.json --port 8080 --alias production\n  curl -s localhost:8080/v1/models/churn@production/predict -d '{"instances": [[0.1, 2, 3]]}' -H 'content-type: application/json'`,
+      `\nExamples:\n  loopml serve churn@production --canary churn@challenger:10% --rollback-error-delta 0.02 --rollback-p99-ratio 1.5\n  loopml serve --deployment web\n  loopml serve churn=model.json --port 8080 --alias production\n  curl -s localhost:8080/v1/models/churn@production/predict -H 'content-type: application/json' -d '{"instances": [[0.1, 2, 3]]}'`,
     )
     .exitOverride()
-    .action(async (files: string[], opts: ServeOptions) => {
+    .action(async (args: string[], opts: ServeOptions, cmd: Command) => {
       if (opts.workers > 1 && cluster.isPrimary) return runPrimary(opts.workers);
-      await runServer(files, opts);
+      const sources = args.map((a) => parseServeArgument(a, opts.name));
+      if (sources.length === 0 && opts.deployment === undefined) {
+        throw new LoopmlError(
+          "INVALID_ARGUMENT",
+          "Name what to serve: NAME@ALIAS, a model file, or --deployment NAME.",
+        );
+      }
+      if (opts.name !== undefined && args.length !== 1) {
+        throw new LoopmlError(
+          "INVALID_ARGUMENT",
+          "--name applies to a single model; write NAME=FILE for each of several.",
+        );
+      }
+      const followsRegistry = opts.deployment !== undefined || sources.some((s) => s.kind === "registry");
+      if (!followsRegistry) {
+        if (opts.canary || opts.shadow) {
+          throw new LoopmlError(
+            "INVALID_ARGUMENT",
+            "--canary and --shadow name registered models: serve NAME@ALIAS too.",
+          );
+        }
+        const specs = await loadFiles(sources, opts);
+        await runServer(opts, { models: specs });
+        return;
+      }
+      await withWorkspace(cmd, (ws) => serveRegistry(ws, sources, opts));
     });
 }
 
-async function runServer(files: string[], opts: ServeOptions): Promise<void> {
-  if (opts.name !== undefined && files.length !== 1) {
-    throw new LoopmlError(
-      "INVALID_ARGUMENT",
-      "--name applies to a single model; write NAME=FILE for each of several.",
-    );
-  }
+async function loadFiles(sources: readonly ServeSource[], opts: ServeOptions): Promise<ServedModelSpec[]> {
   const specs: ServedModelSpec[] = [];
-  for (const arg of files) {
-    const eq = arg.indexOf("=");
-    const file = eq > 0 ? arg.slice(eq + 1) : arg;
-    const name = eq > 0 ? arg.slice(0, eq) : (opts.name ?? basename(file, extname(file)));
+  for (const s of sources) {
+    if (s.kind !== "file") continue;
     const started = performance.now();
-    const runtime = await loadRuntimeFromFile(file);
+    const runtime = await loadRuntimeFromFile(s.file);
     specs.push({
-      name,
+      name: s.name,
       version: opts.modelVersion,
       aliases: opts.alias,
       runtime,
       loadSeconds: (performance.now() - started) / 1000,
     });
   }
+  return specs;
+}
+
+async function serveRegistry(
+  ws: Workspace,
+  sources: readonly ServeSource[],
+  opts: ServeOptions,
+): Promise<void> {
+  const events = createRegistryEvents();
+  const registry = createRegistryService({ ...ws, events }, { actor: ws.config.actor });
+  const source = { registry, blobs: ws.blobs };
+  // Read before loading, so an alias moved while the models load is still seen.
+  const afterSeq = await headSeq(ws);
+  const specs = await loadFiles(sources, opts);
+  const bindings: Binding[] = [];
+  const deployments = new Map<string, string>();
+  const rollback =
+    opts.rollbackErrorDelta !== undefined || opts.rollbackP99Ratio !== undefined
+      ? {
+          maxErrorRateDelta: opts.rollbackErrorDelta ?? 1,
+          maxP99Ratio: opts.rollbackP99Ratio ?? Number.MAX_VALUE,
+        }
+      : undefined;
+  if (opts.deployment !== undefined) {
+    const d = await createDeploymentService(ws).get(opts.deployment);
+    const name = splitModelRef(d.model).model;
+    const loaded = await loadEndpointSpec(source, {
+      name,
+      primary: d.model,
+      ...(d.canary && { canary: d.canary }),
+      ...(d.shadow && { shadow: d.shadow.model }),
+      ...(d.rollback && { rollback: d.rollback }),
+      ...(d.logging && { sampleRate: d.logging.sampleRate }),
+      ...(d.name !== name && { otherNames: [d.name] }),
+    });
+    specs.push(loaded.spec);
+    bindings.push(...loaded.bindings);
+    deployments.set(d.name, name);
+  }
+  const refs = sources.filter((s) => s.kind === "registry");
+  if ((opts.canary || opts.shadow || rollback) && refs.length !== 1) {
+    throw new LoopmlError(
+      "INVALID_ARGUMENT",
+      "--canary, --shadow and --rollback-* apply to exactly one NAME@ALIAS argument.",
+    );
+  }
+  for (const r of refs) {
+    const loaded = await loadEndpointSpec(source, {
+      name: splitModelRef(r.ref).model,
+      primary: r.ref,
+      ...(opts.canary && { canary: opts.canary }),
+      ...(opts.shadow && { shadow: opts.shadow }),
+      ...(rollback && { rollback }),
+    });
+    specs.push(loaded.spec);
+    bindings.push(...loaded.bindings);
+  }
+  let follower: Follower | undefined;
+  await runServer(
+    opts,
+    {
+      models: specs,
+      ...(opts.inferenceLog && {
+        inferenceLog: {
+          write: (records) => appendInferenceLog(ws, records),
+          options: { sampleRate: opts.logSampleRate },
+        },
+      }),
+      onRollback: (endpoint, report) => follower?.rolledBack(endpoint, report),
+      onBackgroundError: (what, e) => ws.logger.warn({ err: e }, `${what} failed`),
+    },
+    (app, handle) => {
+      follower = createFollower(
+        { ws, source, events, models: handle.models, metrics: handle.metrics },
+        { bindings, deployments, afterSeq },
+        {
+          pollMs: opts.pollMs,
+          onEvent: (e) => {
+            const line =
+              e.kind === "swap"
+                ? `${e.endpoint}: ${e.role} ${e.model}@${e.alias} is now version ${e.to} (was ${e.from ?? "none"})`
+                : e.kind === "load-failed"
+                  ? `${e.endpoint}: ${e.role} ${e.model}@${e.alias} failed to load, still serving the previous version: ${e.error}`
+                  : e.kind === "rollback"
+                    ? `${e.report.endpoint}: canary version ${e.report.canaryVersion} rolled back (${e.report.reason})`
+                    : `deployment ${e.deployment} changed`;
+            app.log.info(line);
+            process.stderr.write(`${line}\n`);
+          },
+        },
+      );
+      follower.start();
+      return () => follower?.stop();
+    },
+  );
+}
+
+async function runServer(
+  opts: ServeOptions,
+  serving: ServingOptions,
+  onStarted?: (app: FastifyInstance, handle: Awaited<ReturnType<typeof registerServingRoutes>>) => () => void,
+): Promise<void> {
   const app = Fastify({ logger: opts.accessLog, bodyLimit: 32 * 1024 * 1024 });
-  await registerServingRoutes(app, {
-    models: specs,
+  const handle = await registerServingRoutes(app, {
+    ...serving,
     limits: { maxRows: opts.maxRows },
     batching: { maxBatchRows: opts.maxBatch, maxWaitMs: opts.maxWaitMs, maxQueueRows: opts.maxQueue },
   });
+  const stop = onStarted?.(app, handle);
   const address = await app.listen({ port: opts.port, host: opts.host });
   if (!cluster.isWorker || cluster.worker?.id === 1) {
-    const list = specs.map((s) => `${s.name} (${s.runtime.kind}, version ${s.version})`).join(", ");
+    const list = handle.models
+      .list()
+      .map(
+        (m) =>
+          `${m.name} (${m.runtime.kind}, version ${m.version}${m.role === "primary" ? "" : `, ${m.role}`})`,
+      )
+      .join(", ");
     process.stderr.write(`serving ${list} on ${address}\n`);
   }
   await stopSignal();
+  stop?.();
   await app.close();
+  await handle.close();
 }
 
 /** Forks the workers and waits; each worker loads the models and shares the listening port. */
