@@ -14,6 +14,8 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   audit: async () => (await import("./commands/audit/index.ts")).registerAuditCommands,
   data: async () => (await import("./commands/data/index.ts")).registerDataCommands,
   drift: async () => (await import("./commands/drift/index.ts")).registerDriftCommand,
+  monitor: async () => (await import("./commands/monitor/index.ts")).registerMonitorCommands,
+  feedback: async () => (await import("./commands/feedback/index.ts")).registerFeedbackCommand,
   experiments: async () => (await import("./commands/experiments/index.ts")).registerExperimentCommands,
   runs: async () => (await import("./commands/runs/index.ts")).registerRunCommands,
   models: async () => (await import("./commands/models/index.ts")).registerModelCommands,

@@ -176,6 +176,7 @@ export async function createApp(options: CreateAppOptions): Promise<FastifyInsta
     },
     { prefix: "/api/2.0/mlflow-artifacts" },
   );
+  (await import("../monitoring/routes.ts")).registerMonitoringRoutes(app, ctx);
   await app.ready();
   return app;
 }
