@@ -9,6 +9,7 @@ import { createDataService } from "../data/service.ts";
 import { isLoopmlError } from "../errors.ts";
 import { createRegistryEvents } from "../registry/events.ts";
 import { createRegistryService } from "../registry/service.ts";
+import { createDeploymentService } from "../serving/deployments.ts";
 import { appendInferenceLog } from "../serving/inference-log.ts";
 import { openWorkspace, type Workspace } from "../workspace.ts";
 import { recordFeedback } from "./feedback.ts";
@@ -182,6 +183,19 @@ export function testMonitors(name: string, freshStore: () => Promise<string>): v
       ]);
       const resolved = await ws.audit.list({ action: "monitor.alert.resolved", target: "monitor:price-mon" });
       expect(resolved).toHaveLength(1);
+    });
+
+    it("follows a deployment to the model it serves", async () => {
+      await createDeploymentService(ws).upsert({ name: "web", model: "price@production" });
+      await monitors.upsert({
+        name: "web-mon",
+        deployment: "web",
+        reference: "dataset:ref@1",
+        window: { rows: 100 },
+      });
+      const r = await monitors.run("web-mon");
+      expect(r.window).toMatchObject({ source: "model:price", rows: 100, modelVersions: [1] });
+      await monitors.remove("web-mon");
     });
 
     it("keeps every window's result and removes a monitor", async () => {

@@ -1,5 +1,6 @@
 // Where a monitor's current window comes from: the model's inference log, or the newest version of a dataset.
 import { LoopmlError } from "../errors.ts";
+import { createDeploymentService, splitModelRef } from "../serving/deployments.ts";
 import { readInferenceLog } from "../serving/inference-log.ts";
 import type { Workspace } from "../workspace.ts";
 import type { CurrentColumn } from "./check-column.ts";
@@ -21,27 +22,9 @@ export interface LoadedWindow {
   readonly probabilities?: Float64Array;
 }
 
-/**
- * The registered model a deployment serves (its spec's "name@alias"). Read from the serving module's
- * deployments table: the deployment service (contract 3) stores the spec there as JSON.
- */
+/** The registered model a deployment serves (its spec's "name@alias"), from the deployment service (contract 3). */
 async function modelOfDeployment(ws: Workspace, deployment: string): Promise<string> {
-  const row = await ws.store.db
-    .selectFrom("deployments")
-    .select("spec")
-    .where("name", "=", deployment)
-    .executeTakeFirst();
-  if (!row) {
-    throw new LoopmlError(
-      "NOT_FOUND",
-      `Deployment "${deployment}" does not exist; list deployments or watch a model instead.`,
-    );
-  }
-  const model = (JSON.parse(row.spec) as { model?: unknown }).model;
-  if (typeof model !== "string" || model === "") {
-    throw new LoopmlError("FAILED_PRECONDITION", `Deployment "${deployment}" names no model.`);
-  }
-  return model.split("@")[0]!;
+  return splitModelRef((await createDeploymentService(ws).get(deployment)).model).model;
 }
 
 export async function modelOf(ws: Workspace, spec: MonitorSpec): Promise<string | undefined> {
