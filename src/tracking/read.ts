@@ -1,7 +1,7 @@
-// Reading runs back with their params, tags, metric summaries and inputs: a fixed number of queries per page.
-import type { Kysely } from "kysely";
+// Reading runs back with their params, tags, metric summaries and inputs: one query per page of runs.
+import { sql, type Kysely, type RawBuilder } from "kysely";
 import { LoopmlError } from "../errors.ts";
-import type { Database } from "../store/types.ts";
+import type { Database, Dialect } from "../store/types.ts";
 import { chunks } from "./batch.ts";
 import { runInfoFromRow, summaryFromRow } from "./rows.ts";
 import type { DatasetInput, MetricSummary, Run } from "./types.ts";
@@ -20,50 +20,81 @@ export async function requireRun(db: Kysely<Database>, id: string): Promise<Data
   return row;
 }
 
-/** The runs with these ids, in the order given (missing ids are skipped). */
-export async function loadRuns(db: Kysely<Database>, ids: readonly string[]): Promise<Run[]> {
+type Cell = string | number | null;
+
+/** The child rows of each run as one JSON array per table, so a page of runs is one round trip. */
+function childArrays(dialect: Dialect): RawBuilder<unknown> {
+  const agg = (cols: string, table: string): RawBuilder<unknown> =>
+    dialect === "postgres"
+      ? sql.raw(
+          `(select coalesce(json_agg(json_build_array(${cols})), '[]') from ${table} as c where c.run_id = r.id)`,
+        )
+      : sql.raw(`(select json_group_array(json_array(${cols})) from ${table} as c where c.run_id = r.id)`);
+  return sql`${agg("key, value", "run_params")} as params, ${agg("key, value", "run_tags")} as tags,
+    ${agg("key, last_value, last_is_nan, last_step, last_timestamp, min_value, max_value, count", "run_metric_summaries")} as metrics,
+    ${agg("dataset, version, context", "run_inputs")} as inputs`;
+}
+
+/** SQLite returns the aggregate as text, PostgreSQL's driver as parsed JSON; ±Infinity arrive as 9e999 or "Infinity". */
+function rowsOf(v: unknown): Cell[][] {
+  return (typeof v === "string" ? JSON.parse(v) : v) as Cell[][];
+}
+
+const num = (c: Cell): number => Number(c);
+
+/** The runs with these ids, in the order given (missing ids are skipped): one query per 500 runs. */
+export async function loadRuns(
+  db: Kysely<Database>,
+  ids: readonly string[],
+  dialect: Dialect,
+): Promise<Run[]> {
   if (ids.length === 0) return [];
-  const runRows: Database["runs"][] = [];
-  const params = new Map<string, Record<string, string>>();
-  const tags = new Map<string, Record<string, string>>();
-  const metrics = new Map<string, Record<string, MetricSummary>>();
-  const inputs = new Map<string, DatasetInput[]>();
-  const into = <V>(m: Map<string, V>, id: string, empty: () => V): V => {
-    let v = m.get(id);
-    if (v === undefined) m.set(id, (v = empty()));
-    return v;
-  };
+  const byId = new Map<string, Run>();
   for (const part of chunks(ids, 500)) {
-    runRows.push(...(await db.selectFrom("runs").selectAll().where("id", "in", part).execute()));
-    for (const r of await db.selectFrom("run_params").selectAll().where("run_id", "in", part).execute()) {
-      into(params, r.run_id, (): Record<string, string> => ({}))[r.key] = r.value;
-    }
-    for (const r of await db.selectFrom("run_tags").selectAll().where("run_id", "in", part).execute()) {
-      into(tags, r.run_id, (): Record<string, string> => ({}))[r.key] = r.value;
-    }
-    for (const r of await db
-      .selectFrom("run_metric_summaries")
-      .selectAll()
-      .where("run_id", "in", part)
-      .execute()) {
-      into(metrics, r.run_id, (): Record<string, MetricSummary> => ({}))[r.key] = summaryFromRow(r);
-    }
-    for (const r of await db.selectFrom("run_inputs").selectAll().where("run_id", "in", part).execute()) {
-      into(inputs, r.run_id, () => []).push({ dataset: r.dataset, version: r.version, context: r.context });
+    const rows = await sql<
+      Database["runs"] & { params: unknown; tags: unknown; metrics: unknown; inputs: unknown }
+    >`
+      select r.*, ${childArrays(dialect)} from runs as r where r.id in (${sql.join(part.map((id) => sql`${id}`))})`.execute(
+      db,
+    );
+    for (const row of rows.rows) {
+      const metrics: Record<string, MetricSummary> = {};
+      for (const [key, last, isNan, step, ts, min, max, count] of rowsOf(row.metrics)) {
+        metrics[String(key)] = summaryFromRow({
+          run_id: row.id,
+          key: String(key),
+          last_value: num(last ?? 0),
+          last_is_nan: num(isNan ?? 0),
+          last_step: num(step ?? 0),
+          last_timestamp: num(ts ?? 0),
+          min_value: min === null || min === undefined ? null : num(min),
+          max_value: max === null || max === undefined ? null : num(max),
+          count: num(count ?? 0),
+        });
+      }
+      const pairs = (v: unknown): Record<string, string> =>
+        Object.fromEntries(rowsOf(v).map(([k, val]) => [String(k), String(val)]));
+      byId.set(row.id, {
+        info: runInfoFromRow({
+          ...row,
+          start_time: Number(row.start_time),
+          end_time: row.end_time === null ? null : Number(row.end_time),
+        }),
+        params: pairs(row.params),
+        tags: pairs(row.tags),
+        metrics,
+        inputs: rowsOf(row.inputs).map(([dataset, version, context]): DatasetInput => ({
+          dataset: String(dataset),
+          version: String(version),
+          context: String(context),
+        })),
+      });
     }
   }
-  const byId = new Map(runRows.map((r) => [r.id, r]));
   const out: Run[] = [];
   for (const id of ids) {
-    const row = byId.get(id);
-    if (!row) continue;
-    out.push({
-      info: runInfoFromRow(row),
-      params: params.get(id) ?? {},
-      tags: tags.get(id) ?? {},
-      metrics: metrics.get(id) ?? {},
-      inputs: inputs.get(id) ?? [],
-    });
+    const run = byId.get(id);
+    if (run) out.push(run);
   }
   return out;
 }

@@ -201,7 +201,7 @@ export function createTrackingService(deps: TrackingDeps, options: { actor?: str
 
   async function getRun(id: string): Promise<Run> {
     await requireRun(store.db, id);
-    const [run] = await loadRuns(store.db, [id]);
+    const [run] = await loadRuns(store.db, [id], store.dialect);
     return run as Run;
   }
 
@@ -318,7 +318,7 @@ export function createTrackingService(deps: TrackingDeps, options: { actor?: str
       ...query,
       ...(experimentIds !== undefined && { experimentIds }),
     });
-    const runs = await loadRuns(store.db, page.ids);
+    const runs = await loadRuns(store.db, page.ids, store.dialect);
     return page.next !== undefined ? { runs, nextPageToken: encodePageToken(page.next) } : { runs };
   }
 
@@ -336,7 +336,7 @@ export function createTrackingService(deps: TrackingDeps, options: { actor?: str
   async function compareRuns(runIds: readonly string[]): Promise<RunComparison> {
     if (runIds.length < 1) throw new LoopmlError("INVALID_ARGUMENT", "Give at least one run id to compare.");
     for (const id of runIds) await requireRun(store.db, id);
-    const runs = await loadRuns(store.db, runIds);
+    const runs = await loadRuns(store.db, runIds, store.dialect);
     const paramKeys = [...new Set(runs.flatMap((r) => Object.keys(r.params)))].sort();
     const metricKeys = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort();
     return {
