@@ -5,7 +5,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import { LoopmlError } from "../errors.ts";
 import type { BlobStore } from "../store/types.ts";
 import { chunkFile, createCutter, type Cutter } from "./chunker.ts";
-import { fileDigest, hexToBytes, type ManifestEntry } from "./manifest.ts";
+import { fileDigest, type ManifestEntry } from "./manifest.ts";
 import type { FileLocation } from "./types.ts";
 import type { FileStat, WalkedFile } from "./walk.ts";
 
@@ -268,25 +268,34 @@ async function ingestLarge(
     const size = before.size;
     const ids: string[] = [];
     const digests: Buffer[] = [];
-    // A file seen before probably shares most chunks with its old self: hash first and write only
-    // what is missing. A new file is written straight away (put hashes as it writes).
-    const reuse = !opts.store || previous !== undefined;
     let pos = 0;
     if (previous && "chunks" in previous.location && previous.location.chunks.length > 1) {
       pos = await verifyOldChunks(fh, previous.location.chunks, size, ids, digests, opts, blobs);
     }
-    const inFlight: Promise<{ id: string; digest: Buffer }>[] = [];
+    // Hashes run on the thread pool a few chunks ahead of the gear scan; hashed chunks are written
+    // in batches (one putMany: no second hash, one sync round), a couple of batches in flight.
+    const hashing: Promise<{ digest: Buffer; bytes: Buffer }>[] = [];
+    const writer = createBatchWriter(opts, blobs, stored);
     const settle = async (): Promise<void> => {
-      const r = await inFlight.shift()!;
-      ids.push(r.id);
-      digests.push(r.digest);
+      const { digest, bytes } = await hashing.shift()!;
+      const id = digest.toString("hex");
+      ids.push(id);
+      digests.push(digest);
+      blobs.set(id, { kind: "chunk", size: bytes.length });
+      await writer.add(id, bytes);
     };
-    for await (const chunk of chunkFile(fh, pos, size - pos, cutter)) {
-      inFlight.push(storeChunk(chunk.bytes, reuse, opts, blobs, stored));
-      opts.onBytes?.(chunk.bytes.length);
-      if (inFlight.length >= IN_FLIGHT) await settle();
+    try {
+      for await (const chunk of chunkFile(fh, pos, size - pos, cutter)) {
+        const bytes = chunk.bytes;
+        hashing.push(sha256(bytes).then((digest) => ({ digest, bytes })));
+        opts.onBytes?.(bytes.length);
+        if (hashing.length >= IN_FLIGHT) await settle();
+      }
+      while (hashing.length > 0) await settle();
+    } finally {
+      await Promise.allSettled(hashing);
+      await writer.close();
     }
-    while (inFlight.length > 0) await settle();
     const after = await fh.stat();
     if (!sameStat(before, after)) throw changedWhileReading(path);
     const digest = fileDigest(digests);
@@ -302,28 +311,54 @@ async function ingestLarge(
   }
 }
 
-async function storeChunk(
-  bytes: Buffer,
-  reuse: boolean,
+const BATCH_BYTES = 16 << 20;
+const BATCHES_IN_FLIGHT = 2;
+
+/** Groups hashed chunks into putMany batches; close() waits for every batch and rethrows the first failure. */
+function createBatchWriter(
   opts: IngestOptions,
   blobs: Map<string, { kind: string; size: number }>,
   stored: { bytes: number },
-): Promise<{ id: string; digest: Buffer }> {
-  let id: string;
-  if (reuse) {
-    const digest = await sha256(bytes);
-    id = digest.toString("hex");
-    if (opts.store && !(await opts.blobs.has(id)) && (await opts.blobs.put(bytes)).created) {
-      stored.bytes += bytes.length;
+): { add(id: string, bytes: Buffer): Promise<void>; close(): Promise<void> } {
+  let batch: { id: string; bytes: Buffer }[] = [];
+  let batchBytes = 0;
+  const writes: Promise<void>[] = [];
+  let failure: unknown;
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0 || !opts.store) {
+      batch = [];
+      batchBytes = 0;
+      return;
     }
-    blobs.set(id, { kind: "chunk", size: bytes.length });
-    return { id, digest };
-  }
-  const info = await opts.blobs.put(bytes);
-  if (info.created) stored.bytes += bytes.length;
-  id = info.id;
-  blobs.set(id, { kind: "chunk", size: bytes.length });
-  return { id, digest: hexToBytes(id) };
+    const items = batch;
+    batch = [];
+    batchBytes = 0;
+    const write = opts.blobs.putMany(items).then(
+      (infos) => {
+        for (const info of infos) if (info.created) stored.bytes += info.size;
+      },
+      (e: unknown) => {
+        failure ??= e;
+      },
+    );
+    writes.push(write);
+    if (writes.length >= BATCHES_IN_FLIGHT) await writes.shift();
+    if (failure !== undefined) throw failure as Error;
+  };
+  return {
+    add: async (id, bytes) => {
+      if (!opts.store) return;
+      batch.push({ id, bytes });
+      batchBytes += bytes.length;
+      blobs.set(id, { kind: "chunk", size: bytes.length });
+      if (batchBytes >= BATCH_BYTES) await flush();
+    },
+    close: async () => {
+      if (failure === undefined) await flush().catch(() => undefined);
+      await Promise.all(writes);
+      if (failure !== undefined) throw failure as Error;
+    },
+  };
 }
 
 /**

@@ -105,8 +105,8 @@ describe("data gc", () => {
     let n = 0;
     const failing: BlobStore = {
       ...blobs,
-      put: async (src) => {
-        const r = await blobs.put(src);
+      putMany: async (items) => {
+        const r = await blobs.putMany(items);
         if (++n === 1) await appendFile(file, "grow");
         return r;
       },
@@ -157,8 +157,8 @@ describe("data gc", () => {
     let first = true;
     const failing: BlobStore = {
       ...blobs,
-      put: async (src) => {
-        const r = await blobs.put(src);
+      putMany: async (items) => {
+        const r = await blobs.putMany(items);
         if (first) {
           first = false;
           await appendFile(file, "x");
@@ -175,12 +175,12 @@ describe("data gc", () => {
     let gcDone = false;
     const racing: BlobStore = {
       ...blobs,
-      put: async (src) => {
-        const r = await blobs.put(src);
+      putMany: async (items) => {
+        const r = await blobs.putMany(items);
         if (!gcDone) {
           gcDone = true;
-          expect(r.created).toBe(false);
-          expect((await data.gc()).deleted).toEqual([r.id]);
+          expect(r.map((i) => i.created)).toEqual([false]);
+          expect((await data.gc()).deleted).toEqual([r[0]?.id]);
         }
         return r;
       },

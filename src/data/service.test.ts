@@ -169,12 +169,12 @@ describe("data add", () => {
     let touched = false;
     const sneaky: BlobStore = {
       ...blobs,
-      put: async (src) => {
+      putMany: async (items) => {
         if (!touched) {
           touched = true;
           await appendFile(file, "more bytes");
         }
-        return blobs.put(src);
+        return blobs.putMany(items);
       },
     };
     const data2 = createDataService({ ...ws, blobs: sneaky });
