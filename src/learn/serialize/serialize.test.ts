@@ -4,6 +4,7 @@ import { frameFromColumns, type Frame } from "../frame.ts";
 import { gbdt, GbdtModel } from "../gbdt/index.ts";
 import type { FlatForest, ResolvedParams } from "../gbdt/types.ts";
 import { createRng } from "../random.ts";
+import { loadRuntimeFromBytes } from "../../serving/runtimes/load.ts";
 import { deserializeModel, isEnvelope, serializeModel } from "./index.ts";
 
 function data(n: number, seed: number): Frame {
@@ -101,6 +102,12 @@ describe("model envelope", () => {
     expect(Array.from((deserializeModel(shifted.subarray(3)).model as GbdtModel).predictRaw(test))).toEqual(
       Array.from(model.predictRaw(test)),
     );
+  });
+
+  it("is what the native serving runtime loads from a registered artifact", async () => {
+    const runtime = await loadRuntimeFromBytes(serializeModel(model), "native", "test model");
+    expect(runtime.kind).toBe("native");
+    expect(runtime.signature.task).toBe("binary");
   });
 
   it("still reads the legacy loopml-gbdt JSON (object, text or bytes)", () => {

@@ -1,13 +1,14 @@
-// Chooses the runtime for a model file by its content: XGBoost JSON, loopml GBDT JSON (ONNX is not installed here).
+// Chooses the runtime for a model file by its content: XGBoost JSON, loopml GBDT JSON or envelope, ONNX.
 import { readFile } from "node:fs/promises";
 import { LoopmlError } from "../../errors.ts";
 import { isEnvelope } from "../../learn/serialize/envelope.ts";
 import type { ModelRuntime } from "../types.ts";
 import { createNativeRuntime } from "./native.ts";
+import { createOnnxRuntimeNamed } from "./onnx.ts";
 import { createXgboostJsonRuntime } from "./xgboost-json/runtime.ts";
 
 /** The runtimes this build can load, by name. */
-export const RUNTIME_KINDS = ["xgboost-json", "native"] as const;
+export const RUNTIME_KINDS = ["xgboost-json", "native", "onnx"] as const;
 
 /**
  * Builds a runtime from a model document: `{"learner": …}` is XGBoost's save_model JSON,
@@ -56,12 +57,8 @@ export async function loadRuntimeFromBytes(
   flavor: string | null,
   source: string,
 ): Promise<ModelRuntime> {
-  if (flavor === "onnx") {
-    throw new LoopmlError(
-      "FAILED_PRECONDITION",
-      `${source} is an ONNX model but this loopml has no ONNX runtime; export the model as XGBoost JSON or train it with loopml.`,
-    );
-  }
+  if (flavor === "onnx") return createOnnxRuntimeNamed(bytes, source);
+  if (isEnvelope(bytes)) return createNativeRuntime(bytes);
   let doc: unknown;
   try {
     doc = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
