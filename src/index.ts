@@ -73,6 +73,18 @@ export { decodeRows, decodeColumns, decodeSplit, type DecodeLimits } from "./ser
 export { createBatcher, type BatchingOptions } from "./serving/batcher.ts";
 export { scoreCsvFile, type ScoreFileOptions } from "./serving/batch-predict.ts";
 export type { ServedModelSpec } from "./serving/models.ts";
+export { createLambdaHandler, type ApiGatewayEvent, type ApiGatewayResult } from "./serving/lambda.ts";
+export {
+  createDeploymentService,
+  type DeploymentSpec,
+  type DeploymentService,
+} from "./serving/deployments.ts";
+export {
+  appendInferenceLog,
+  readInferenceLog,
+  type InferenceRecords,
+  type InferenceLogFrame,
+} from "./serving/inference-log.ts";
 export type {
   ModelRuntime,
   ModelSignature,

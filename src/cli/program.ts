@@ -25,6 +25,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   server: async () => (await import("./commands/server/index.ts")).registerServerCommands,
   serve: async () => (await import("./commands/serve/index.ts")).registerServeCommand,
   predict: async () => (await import("./commands/predict/index.ts")).registerPredictCommand,
+  deploy: async () => (await import("./commands/deploy/index.ts")).registerDeployCommands,
   automl: async () => (await import("./commands/automl/index.ts")).registerAutomlCommand,
   schema: async () => (await import("./commands/schema/index.ts")).registerSchemaCommand,
   plan: async () => (await import("./commands/plan/index.ts")).registerPlanCommand,
