@@ -1,6 +1,6 @@
 // data checkout and status: materialise a version hash-verified, and compare the disk with the last add.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { LoopmlError } from "../errors.ts";
@@ -147,20 +147,7 @@ async function materialise(
     let digest: string;
     const loc = locationOf(manifest, f);
     if ("chunks" in loc) {
-      // each chunk stream verifies its own sha256; the chunk list must then match the file's digest
-      // read (and verify) a few chunks ahead while writing the current one
-      const ahead: Promise<Buffer>[] = [];
-      let next = 0;
-      const fill = (): void => {
-        while (ahead.length < 4 && next < loc.chunks.length)
-          ahead.push(ctx.ws.blobs.getBytes(loc.chunks[next++]!));
-      };
-      fill();
-      while (ahead.length > 0) {
-        const bytes = await ahead.shift()!;
-        fill();
-        await fh.write(bytes);
-      }
+      await writeChunks(ctx, loc.chunks, fh, f);
       digest = fileDigest(loc.chunks.map(hexToBytes));
     } else {
       if (packCache.id !== loc.pack) {
@@ -183,6 +170,54 @@ async function materialise(
     await fh.close().catch(() => undefined);
     await rm(tmp, { force: true });
     throw e;
+  }
+}
+
+const READ_AHEAD = 6;
+const WRITES_IN_FLIGHT = 4;
+
+/**
+ * Streams a file's chunks into one open file: several chunks are read and hash-verified at once
+ * (off the main thread for the folder store) and written at their offsets without waiting for
+ * each other, into a file sized up front.
+ */
+async function writeChunks(
+  ctx: DataInternals,
+  chunks: readonly string[],
+  fh: FileHandle,
+  f: ManifestFile,
+): Promise<void> {
+  await fh.truncate(f.size);
+  const reads: Promise<Buffer>[] = [];
+  const writes: Promise<unknown>[] = [];
+  let next = 0;
+  const fill = (): void => {
+    while (reads.length < READ_AHEAD && next < chunks.length)
+      reads.push(ctx.ws.blobs.getBytes(chunks[next++]!));
+  };
+  let offset = 0;
+  try {
+    fill();
+    while (reads.length > 0) {
+      const bytes = await reads.shift()!;
+      fill();
+      if (offset + bytes.length > f.size) break;
+      writes.push(fh.write(bytes, 0, bytes.length, offset));
+      offset += bytes.length;
+      if (writes.length >= WRITES_IN_FLIGHT) await writes.shift();
+    }
+    await Promise.all(writes);
+  } finally {
+    await Promise.allSettled([...reads, ...writes]);
+  }
+  if (offset !== f.size) {
+    throw new LoopmlError(
+      "INTERNAL",
+      `The chunks of ${f.path} do not add up to its size: the manifest is corrupt.`,
+      {
+        path: f.path,
+      },
+    );
   }
 }
 
