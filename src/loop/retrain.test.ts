@@ -14,6 +14,8 @@ import { openWorkspace, type Workspace } from "../workspace.ts";
 import { createMemoryPort, type DeploymentSpec } from "./contracts.ts";
 import type { RetrainDecl } from "./desired-state.ts";
 import { createRetrainer, signatureOf, type Trainer } from "./retrain.ts";
+import { createLoopRunner } from "./runner.ts";
+import { formatStory, modelEvents } from "./story.ts";
 import { automlTrainer } from "./trainers.ts";
 
 let tmp: { path: string; remove(): void };
@@ -110,6 +112,12 @@ describe("retrain", () => {
       "retrain.evaluate",
       "retrain.promote",
     ]);
+    const story = formatStory(await modelEvents(ws.audit, "m"));
+    expect(story).toMatch(/retrain started \(monitor: monitor drift alerted, {2}value 0\.6/);
+    expect(story).toMatch(
+      /candidate v2 scored roc_auc 0\.9\d+ vs champion v1 0\.\d+ on the same holdout \(d@2, newest 200 rows\)/,
+    );
+    expect(story).toMatch(/promoted v2 to @production \(was v1\)/);
     expect((await ws.audit.verify()).ok).toBe(true);
   });
 
@@ -207,5 +215,36 @@ describe("retrain", () => {
     const v = await registry.getVersion("m", 1);
     expect(v.runId).not.toBeNull();
     expect(v.signature?.inputs.map((c) => c.name)).toEqual(["x", "c"]);
+  });
+
+  it("retrains when a monitor it follows alerts, from the audit trail, without replaying older alerts", async () => {
+    const r = createRetrainer({
+      ws,
+      registry,
+      deployments: createMemoryPort<DeploymentSpec>(),
+      trainer: quickTrainer,
+    });
+    const alert = (monitor: string) =>
+      ws.audit.record({
+        actor: "monitor",
+        action: "monitor.alert",
+        target: `monitor:${monitor}`,
+        details: { rule: "drift_share >= 0.3", value: 0.5 },
+      });
+    await alert("drift");
+    const runner = createLoopRunner(ws, r, { m: policy });
+    expect((await runner.tick()).retrains).toEqual([]);
+    await alert("other");
+    expect((await runner.tick()).retrains).toEqual([]);
+    await alert("drift");
+    await alert("drift");
+    const t = await runner.tick();
+    expect(t.retrains.map((x) => [x.model, x.outcome.status])).toEqual([["m", "promoted"]]);
+    expect((await ws.audit.list({ action: "retrain.start" }))[0]?.details).toMatchObject({
+      cause: "monitor",
+      monitor: "drift",
+      value: 0.5,
+    });
+    expect((await runner.tick()).retrains).toEqual([]);
   });
 });

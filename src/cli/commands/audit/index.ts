@@ -1,6 +1,7 @@
 // loopml audit log | verify
 import type { Command } from "commander";
 import { LoopmlError } from "../../../errors.ts";
+import { formatStory, modelEvents } from "../../../loop/story.ts";
 import { withWorkspace } from "../../context.ts";
 import { emit, table } from "../../output.ts";
 
@@ -12,12 +13,16 @@ export function registerAuditCommands(program: Command): void {
     .description("list audit events, oldest first")
     .option("--target <target>", 'only events on this target, e.g. "dataset:flights"')
     .option("--target-prefix <prefix>", 'only targets starting with this, e.g. "model:churn"')
+    .option("--model <name>", "one model's history (versions, aliases, retrains) told as a story")
     .option("--action <action>", 'only this action, e.g. "model.alias.move"')
     .option("--actor <actor>", "only events by this principal")
     .option("--after <seq>", "only events after this sequence number", parseNonNegativeInt)
     .option("--limit <n>", "at most this many events", parseNonNegativeInt, 1000)
     .option("--json", "print JSON")
-    .addHelpText("after", "\nExample:\n  loopml audit log --target-prefix dataset: --limit 20")
+    .addHelpText(
+      "after",
+      "\nExample:\n  loopml audit log --target-prefix dataset: --limit 20\n  loopml audit log --model churn",
+    )
     .exitOverride()
     .action(
       async (
@@ -29,9 +34,18 @@ export function registerAuditCommands(program: Command): void {
           after?: number;
           limit: number;
           json?: boolean;
+          model?: string;
         },
         cmd: Command,
       ) => {
+        if (opts.model !== undefined) {
+          const model = opts.model;
+          const story = await withWorkspace(cmd, (ws) => modelEvents(ws.audit, model, opts.limit));
+          emit(opts.json === true, story, () =>
+            story.length === 0 ? `no audit events for model ${model}` : formatStory(story),
+          );
+          return;
+        }
         const events = await withWorkspace(cmd, (ws) =>
           ws.audit.list({
             ...(opts.target !== undefined && { target: opts.target }),
