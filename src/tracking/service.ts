@@ -3,6 +3,7 @@ import { LoopmlError } from "../errors.ts";
 import { canonicalJson } from "../_internal/hash.ts";
 import type { Workspace } from "../workspace.ts";
 import { createArtifactOps, type ArtifactOps } from "./artifacts.ts";
+import { createLifecycleOps, type LifecycleOps } from "./lifecycle.ts";
 import { writeMetrics, writeParams, writeTags } from "./batch.ts";
 import { detectCodeVersion, type CodeVersion } from "./git.ts";
 import { loadRuns, requireRun } from "./read.ts";
@@ -37,7 +38,7 @@ export interface CreateRunOptions {
   readonly userId?: string;
 }
 
-export interface TrackingService extends ArtifactOps {
+export interface TrackingService extends ArtifactOps, LifecycleOps {
   createExperiment(
     name: string,
     options?: { tags?: Record<string, string>; artifactLocation?: string },
@@ -414,5 +415,6 @@ export function createTrackingService(deps: TrackingDeps, options: { actor?: str
     startRun,
     withRun,
     ...artifacts,
+    ...createLifecycleOps(deps, actor),
   };
 }

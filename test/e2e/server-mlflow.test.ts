@@ -177,6 +177,116 @@ describe("MLflow tracking API", () => {
   });
 });
 
+describe("MLflow experiment and run lifecycle", () => {
+  it("renames, tags, deletes and restores experiments", async () => {
+    const id = (await post("experiments/create", { name: "lifecycle" })).body["experiment_id"];
+    expect((await post("experiments/update", { experiment_id: id, new_name: "lifecycle-2" })).body).toEqual(
+      {},
+    );
+    expect(
+      (await post("experiments/set-experiment-tag", { experiment_id: id, key: "team", value: "ml" })).body,
+    ).toEqual({});
+    const got = await get("experiments/get-by-name", { experiment_name: "lifecycle-2" });
+    expect(got.body["experiment"]).toMatchObject({
+      experiment_id: id,
+      name: "lifecycle-2",
+      lifecycle_stage: "active",
+      tags: [{ key: "team", value: "ml" }],
+    });
+    expect((await post("experiments/delete", { experiment_id: id })).status).toBe(200);
+    expect((await get("experiments/get", { experiment_id: id })).body["experiment"]["lifecycle_stage"]).toBe(
+      "deleted",
+    );
+    const refused = await post("runs/create", { experiment_id: id });
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    const deleted = await post("experiments/search", { view_type: "DELETED_ONLY" });
+    expect(deleted.body["experiments"].map((e: Json) => e["experiment_id"])).toContain(id);
+    expect((await post("experiments/restore", { experiment_id: id })).status).toBe(200);
+    expect((await post("runs/create", { experiment_id: id })).status).toBe(200);
+    const clash = await post("experiments/update", { experiment_id: id, new_name: "Default" });
+    expect(clash.body["error_code"]).toBe("RESOURCE_ALREADY_EXISTS");
+    expect((await post("experiments/delete", { experiment_id: "nope" })).body["error_code"]).toBe(
+      "RESOURCE_DOES_NOT_EXIST",
+    );
+  });
+
+  it("restores runs, deletes tags, logs dataset inputs and models, lists artifacts", async () => {
+    const run = (await post("runs/create", { experiment_id: "0" })).body["run"]["info"]["run_id"];
+    await post("runs/set-tag", { run_id: run, key: "stage", value: "dev" });
+    expect((await post("runs/delete-tag", { run_id: run, key: "stage" })).status).toBe(200);
+    const missingTag = await post("runs/delete-tag", { run_id: run, key: "stage" });
+    expect(missingTag.body["error_code"]).toBe("RESOURCE_DOES_NOT_EXIST");
+    await post("runs/delete", { run_id: run });
+    expect((await get("runs/get", { run_id: run })).body["run"]["info"]["lifecycle_stage"]).toBe("deleted");
+    await post("runs/restore", { run_id: run });
+    const restored = await get("runs/get", { run_id: run });
+    expect(restored.body["run"]["info"]["lifecycle_stage"]).toBe("active");
+    expect(restored.body["run"]["data"]["tags"].map((t: Json) => t["key"])).not.toContain("stage");
+
+    const inputs = await post("runs/log-inputs", {
+      run_id: run,
+      datasets: [
+        {
+          tags: [{ key: "mlflow.data.context", value: "evaluation" }],
+          dataset: { name: "flights", digest: "a1b2c3", source_type: "local", source: "{}" },
+        },
+      ],
+    });
+    expect(inputs.status).toBe(200);
+    const withInputs = await get("runs/get", { run_id: run });
+    expect(withInputs.body["run"]["inputs"]["dataset_inputs"]).toEqual([
+      {
+        tags: [{ key: "mlflow.data.context", value: "evaluation" }],
+        dataset: { name: "flights", digest: "a1b2c3", source_type: "loopml", source: "flights@a1b2c3" },
+      },
+    ]);
+    const model = { artifact_path: "model", flavors: { python_function: {} }, run_id: run };
+    expect((await post("runs/log-model", { run_id: run, model_json: JSON.stringify(model) })).status).toBe(
+      200,
+    );
+    const tags = (await get("runs/get", { run_id: run })).body["run"]["data"]["tags"];
+    const history = tags.find((t: Json) => t["key"] === "mlflow.log-model.history");
+    expect(JSON.parse(history["value"])).toEqual([model]);
+    expect((await post("runs/log-model", { run_id: run, model_json: "{" })).body["error_code"]).toBe(
+      "INVALID_PARAMETER_VALUE",
+    );
+
+    const exp = withInputs.body["run"]["info"]["experiment_id"];
+    const base = `/api/2.0/mlflow-artifacts/artifacts/${exp}/${run}/artifacts`;
+    for (const [path, body] of [
+      ["model/MLmodel", "flavors: {}"],
+      ["model/data/w.bin", "0123"],
+      ["metrics.csv", "a,b"],
+    ] as const) {
+      const put = await app.inject({
+        method: "PUT",
+        url: `${base}/${path}`,
+        payload: Buffer.from(body),
+        headers: { "content-type": "application/octet-stream" },
+      });
+      expect(put.statusCode).toBe(200);
+    }
+    const top = await get("artifacts/list", { run_id: run });
+    expect(top.body).toEqual({
+      root_uri: `mlflow-artifacts:/${exp}/${run}/artifacts`,
+      files: [
+        { path: "metrics.csv", is_dir: false, file_size: 3 },
+        { path: "model", is_dir: true },
+      ],
+    });
+    const inner = await get("artifacts/list", { run_id: run, path: "model" });
+    expect(inner.body["files"]).toEqual([
+      { path: "model/MLmodel", is_dir: false, file_size: 11 },
+      { path: "model/data", is_dir: true },
+    ]);
+    const ajax = await app.inject({
+      method: "GET",
+      url: `/ajax-api/2.0/mlflow/artifacts/list?run_id=${run}`,
+    });
+    expect(ajax.json<Json>()["files"]).toHaveLength(2);
+  });
+});
+
 describe("MLflow artifact proxy", () => {
   it("uploads, lists and downloads through mlflow-artifacts:/ URIs and rejects escaping paths", async () => {
     const created = await post("runs/create", { experiment_id: "0" });

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { LoopmlError } from "../../errors.ts";
 import type { Experiment, Run, RunInfo } from "../../tracking/types.ts";
 import type { RouteContext } from "../app.ts";
+import { registerMlflowLifecycleRoutes } from "./mlflow-lifecycle.ts";
 import { int64, jsonNumber, keyValues, metricValue, parse } from "../validate.ts";
 
 /** GET routes read the query string, POST routes the JSON body; MLflow clients use both. */
@@ -87,6 +88,7 @@ const metric = z.object({
 });
 
 export function registerMlflowTrackingRoutes(api: FastifyInstance, ctx: RouteContext): void {
+  registerMlflowLifecycleRoutes(api, ctx);
   const viewer = { config: { role: "viewer" as const } };
   const editor = { config: { role: "editor" as const } };
 
