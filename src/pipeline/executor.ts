@@ -32,6 +32,7 @@ import type { TrackingService } from "../tracking/service.ts";
 import type { Workspace } from "../workspace.ts";
 import { startPipelineTracking, type PipelineTracker } from "./tracked.ts";
 import type { RemoteCache } from "./remote-cache.ts";
+import type { StepJobResult, StepQueue } from "./queue.ts";
 import type { OutputRef, ParamValue, PipelineSpec } from "./types.ts";
 
 /** Resolves `dataset:NAME@VERSION|latest` to the version's content id. */
@@ -51,6 +52,8 @@ export interface ExecutorDeps extends RecordsDeps {
   readonly workspace?: Workspace;
   /** A shared cache (a teammate's or CI's results): read on a local miss, written after each step that ran. */
   readonly remoteCache?: RemoteCache;
+  /** Run step attempts on `loopml worker` processes through this queue (LOOPML_QUEUE). */
+  readonly queue?: StepQueue;
 }
 
 export interface RunOptions {
@@ -449,6 +452,12 @@ async function executeStep(
     const m = /^dataset:(.+)@/.exec(i.dep);
     if (m?.[1]) datasetEnv[`LOOPML_DATASET_${m[1].toUpperCase().replace(/[^A-Z0-9_]/g, "_")}`] = i.id;
   }
+  // On a queue, shell steps and built-ins run on workers; a TypeScript function cannot travel, so it runs here.
+  const queue =
+    deps.queue !== undefined && (spec.fn === undefined || spec.uses !== undefined) ? deps.queue : undefined;
+  const jobInputs = queue ? await jobInputsOf(deps, step, upstreamOutputs) : [];
+  const { fn: _fn, ...portable } = spec;
+  let remote: StepJobResult | undefined;
   const maxAttempts = spec.retries + 1;
   let last: AttemptResult | undefined;
   let attempt = 0;
@@ -460,15 +469,33 @@ async function executeStep(
       await delay(delayMs);
     }
     options.onEvent?.({ type: "step-start", step: name, attempt });
-    last = await attemptStep(spec, params, r.dag.pipeline, deps.projectDir, {
-      ...options,
-      env: datasetEnv,
-      context: { pipelineRunId, ...(deps.workspace && { workspace: deps.workspace }) },
-    });
+    if (queue) {
+      remote = await queue.run(
+        {
+          runId: pipelineRunId,
+          pipeline: r.dag.pipeline,
+          attempt,
+          spec: portable,
+          params,
+          inputs: jobInputs,
+          env: datasetEnv,
+        },
+        options.signal,
+      );
+      const log = remote.logBlob !== undefined ? await deps.blobs.getBytes(remote.logBlob) : Buffer.alloc(0);
+      if (remote.logBlob !== undefined) options.onOutput?.(name, "stdout", log);
+      last = { ok: remote.ok, retryable: remote.retryable, error: remote.error, log };
+    } else
+      last = await attemptStep(spec, params, r.dag.pipeline, deps.projectDir, {
+        ...options,
+        env: datasetEnv,
+        context: { pipelineRunId, ...(deps.workspace && { workspace: deps.workspace }) },
+      });
     if (last.ok || !last.retryable || options.signal?.aborted) break;
   }
   const result = last as AttemptResult;
-  const logBlob = result.log.length > 0 ? (await deps.blobs.put(result.log)).id : undefined;
+  const logBlob =
+    remote?.logBlob ?? (result.log.length > 0 ? (await deps.blobs.put(result.log)).id : undefined);
   const common = {
     ...base,
     cacheHit: false,
@@ -491,11 +518,18 @@ async function executeStep(
   // Outputs are stored only now, after success: a failed attempt's partial files never reach the cache.
   const stored: OutputRef[] = [];
   const missing: string[] = [];
-  for (const out of stepOutputs(spec)) {
-    const ref = await storeOutput(deps.blobs, join(deps.projectDir, out), out);
-    if (ref) stored.push(ref);
-    else missing.push(out);
-  }
+  if (remote) {
+    // The worker stored them; they come back into the project for the user and for local dependants.
+    for (const o of remote.outputs) {
+      await restoreOutput(deps.blobs, join(deps.projectDir, o.path), o);
+      stored.push(o);
+    }
+  } else
+    for (const out of stepOutputs(spec)) {
+      const ref = await storeOutput(deps.blobs, join(deps.projectDir, out), out);
+      if (ref) stored.push(ref);
+      else missing.push(out);
+    }
   const endedAt = deps.clock.now();
   if (missing.length > 0)
     return {
@@ -508,7 +542,11 @@ async function executeStep(
       durationMs: endedAt - startedAt,
     };
   const metrics =
-    spec.metrics !== undefined ? await readMetrics(join(deps.projectDir, spec.metrics), name) : {};
+    remote !== undefined
+      ? remote.metrics
+      : spec.metrics !== undefined
+        ? await readMetrics(join(deps.projectDir, spec.metrics), name)
+        : {};
   if (typeof metrics === "string")
     return {
       ...common,
@@ -538,6 +576,23 @@ async function executeStep(
     endedAt,
     durationMs: endedAt - startedAt,
   };
+}
+
+/** The step's file and folder inputs as blobs (uploaded when new), for a worker to lay out. */
+async function jobInputsOf(
+  deps: ExecutorDeps,
+  step: DagStep,
+  upstream: ReadonlyMap<string, readonly OutputRef[]>,
+): Promise<OutputRef[]> {
+  const out: OutputRef[] = [];
+  for (const d of step.deps) {
+    if (d.kind === "dataset") continue;
+    const path = d.kind === "output" ? d.out : d.path;
+    const known = d.kind === "output" ? upstream.get(d.step)?.find((o) => o.path === d.out) : undefined;
+    const ref = known ?? (await storeOutput(deps.blobs, join(deps.projectDir, path), path));
+    if (ref) out.push(ref);
+  }
+  return out;
 }
 
 /** A remote cache entry, or undefined; an unreachable remote is a warning, never a failed step. */

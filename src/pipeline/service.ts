@@ -8,6 +8,7 @@ import { createTrackingService } from "../tracking/service.ts";
 import type { Workspace } from "../workspace.ts";
 import type { ExecutorDeps } from "./executor.ts";
 import { parsePipelinesYaml } from "./parse.ts";
+import { openStepQueue } from "./queue.ts";
 import { openRemoteCache } from "./remote-cache.ts";
 import type { PipelineSpec } from "./types.ts";
 
@@ -64,15 +65,25 @@ export function pipelineDeps(ws: Workspace): ExecutorDeps {
  */
 export async function withPipelineDeps<T>(
   ws: Workspace,
-  options: { cacheRemote?: string; env?: NodeJS.ProcessEnv },
+  options: { cacheRemote?: string; queue?: string; env?: NodeJS.ProcessEnv },
   fn: (deps: ExecutorDeps) => Promise<T>,
 ): Promise<T> {
-  const uri = options.cacheRemote ?? (options.env ?? process.env)["LOOPML_CACHE_REMOTE"];
-  if (uri === undefined || uri === "") return fn(pipelineDeps(ws));
-  const remoteCache = await openRemoteCache(uri, ws.config.projectDir);
+  const env = options.env ?? process.env;
+  const uri = options.cacheRemote ?? env["LOOPML_CACHE_REMOTE"];
+  const queueUri = options.queue ?? env["LOOPML_QUEUE"];
+  const remoteCache = uri ? await openRemoteCache(uri, ws.config.projectDir) : undefined;
   try {
-    return await fn({ ...pipelineDeps(ws), remoteCache });
+    const queue = queueUri ? await openStepQueue(queueUri, ws.store) : undefined;
+    try {
+      return await fn({
+        ...pipelineDeps(ws),
+        ...(remoteCache && { remoteCache }),
+        ...(queue && { queue }),
+      });
+    } finally {
+      await queue?.close();
+    }
   } finally {
-    await remoteCache.close();
+    await remoteCache?.close();
   }
 }
