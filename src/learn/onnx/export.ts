@@ -7,8 +7,8 @@ import type { FeatureSpec } from "../gbdt/types.ts";
 import { DataType, encodeModel, type OnnxNode, type OnnxValueInfo } from "./model-proto.ts";
 import { ensembleLists, nodeAttributes } from "./trees.ts";
 
-const ML = "ai.onnx.ml";
-const OPSETS = [
+export const ML = "ai.onnx.ml";
+export const OPSETS = [
   { domain: "", version: 17 },
   { domain: ML, version: 3 },
 ];
@@ -99,7 +99,7 @@ export function gbdtToOnnx(model: GbdtModel, options: OnnxExportOptions = {}): U
 }
 
 /** One graph input per feature, categoricals mapped to their training codes, concatenated to [N, F] doubles. */
-function inputNodes(features: readonly FeatureSpec[]): { nodes: OnnxNode[]; inputs: OnnxValueInfo[] } {
+export function inputNodes(features: readonly FeatureSpec[]): { nodes: OnnxNode[]; inputs: OnnxValueInfo[] } {
   if (features.length === 0)
     throw new LoopmlError("INVALID_ARGUMENT", "The model has no features to export.");
   const nodes: OnnxNode[] = [];
@@ -151,7 +151,7 @@ function inputNodes(features: readonly FeatureSpec[]): { nodes: OnnxNode[]; inpu
   return { nodes, inputs };
 }
 
-function doubles(values: readonly number[]): {
+export function doubles(values: readonly number[]): {
   dataType: number;
   dims: number[];
   doubles: readonly number[];

@@ -23,12 +23,15 @@ export interface EnsembleLists {
 /**
  * @param nCategories per feature, the dictionary size of a categorical feature (codes beyond it never occur)
  * @param leafScale factor on every leaf (a random forest averages its trees)
+ * @param valuesPerNode 1 when tree t feeds output t % nOutputs (boosting); K when every leaf holds one
+ *   value per output (a random forest's class probabilities)
  */
 export function ensembleLists(
   forest: TreeArrays,
   nOutputs: number,
   nCategories: readonly number[],
   leafScale = 1,
+  valuesPerNode = 1,
 ): EnsembleLists {
   const l: EnsembleLists = {
     treeIds: [],
@@ -82,10 +85,12 @@ export function ensembleLists(
       const f = forest.feature[node] as number;
       if (f < 0) {
         emit(id, 0, "LEAF", 0, 0, 0, 0);
-        l.leafTree.push(t);
-        l.leafNode.push(id);
-        l.leafOutput.push(t % nOutputs);
-        l.leafWeight.push((forest.value[node] as number) * leafScale);
+        for (let k = 0; k < valuesPerNode; k++) {
+          l.leafTree.push(t);
+          l.leafNode.push(id);
+          l.leafOutput.push(valuesPerNode === 1 ? t % nOutputs : k);
+          l.leafWeight.push((forest.value[node * valuesPerNode + k] as number) * leafScale);
+        }
         continue;
       }
       const left = ids.get(forest.left[node] as number) as number;
