@@ -246,7 +246,7 @@ describe("MLflow experiment and run lifecycle", () => {
     );
     const tags = (await get("runs/get", { run_id: run })).body["run"]["data"]["tags"];
     const history = tags.find((t: Json) => t["key"] === "mlflow.log-model.history");
-    expect(JSON.parse(history["value"])).toEqual([model]);
+    expect(JSON.parse(String(history["value"]))).toEqual([model]);
     expect((await post("runs/log-model", { run_id: run, model_json: "{" })).body["error_code"]).toBe(
       "INVALID_PARAMETER_VALUE",
     );
