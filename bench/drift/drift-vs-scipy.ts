@@ -3,7 +3,9 @@
 // Usage: npx tsx bench/drift/drift-vs-scipy.ts [--rows 1000000] [--features 28]
 // Each side runs in its own process (time and peak RSS measured there); writes bench/results/drift.json.
 // Both sides run concurrently; wall and CPU time are recorded (on a shared machine wall time mostly measures
-// scheduler share, CPU time the work done).
+// scheduler share, CPU time the work done). loopml uses both cores (worker threads); SciPy/NumPy one.
+// Then, one at a time: a 100k-row window against a precomputed 1M-row reference, and 1,000 columns × 300k rows
+// (bench/drift/window-and-wide.ts). Options: --wide-columns N.
 import { execFile, execFileSync } from "node:child_process";
 import {
   closeSync,
@@ -19,15 +21,12 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chiSquareTest } from "../../src/monitoring/stats/categorical.ts";
-import {
-  binnedSharesSorted,
-  populationStabilityIndex,
-  wassersteinNormSorted,
-} from "../../src/monitoring/stats/distance.ts";
-import { ksFromStatistic } from "../../src/monitoring/stats/ks.ts";
-import { sweepSorted } from "../../src/monitoring/stats/sweep.ts";
+import { closeDriftWorkers, numericDriftColumns } from "../../src/monitoring/stats/parallel.ts";
 import { bellSample, createLcg } from "../../src/monitoring/stats/rng.ts";
-import { cleanSorted } from "../../src/monitoring/stats/sample.ts";
+import { machine } from "../common.ts";
+
+/** Both cores of the machine this benchmark targets. */
+const THREADS = 2;
 
 interface Meta {
   readonly referenceRows: number;
@@ -86,41 +85,38 @@ function readFloats(fd: number, offsetValues: number, count: number): Float64Arr
   return out;
 }
 
+/** Columns per call: enough to keep both threads busy, few enough that only 16 columns are in memory at once. */
+const BATCH = 8;
+
 /** The loopml side, run in a child process so its peak RSS is its own. */
-function runLoopml(dir: string): SideResult {
+async function runLoopml(dir: string): Promise<SideResult> {
   const meta = JSON.parse(readFileSync(join(dir, "meta.json"), "utf8")) as Meta;
   const fd = openSync(join(dir, "numeric.f64"), "r");
-  const per = { ks: 0, wasserstein: 0, psi: 0, chisquare: 0, sortAndClean: 0 };
+  const per = { numericKernel: 0, chisquare: 0 };
   const columns: SideResult["columns"] = [];
   let cpuMicros = 0;
-  for (let f = 0; f < meta.features; f++) {
-    const base = f * (meta.referenceRows + meta.currentRows);
-    const rawRef = readFloats(fd, base, meta.referenceRows);
-    const rawCur = readFloats(fd, base + meta.referenceRows, meta.currentRows);
+  for (let f0 = 0; f0 < meta.features; f0 += BATCH) {
+    const pairs = [];
+    for (let f = f0; f < Math.min(meta.features, f0 + BATCH); f++) {
+      const base = f * (meta.referenceRows + meta.currentRows);
+      pairs.push({
+        reference: readFloats(fd, base, meta.referenceRows),
+        current: readFloats(fd, base + meta.referenceRows, meta.currentRows),
+      });
+    }
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    // One cleaned, sorted copy per side serves all three statistics.
-    const ref = cleanSorted(rawRef, "reference");
-    const cur = cleanSorted(rawCur, "current");
-    const t1 = performance.now();
-    // One merge pass gives both the KS statistic and the Wasserstein distance.
-    const sweep = sweepSorted(ref, cur);
-    const ks = ksFromStatistic(Math.max(sweep.dPlus, sweep.dMinus), ref.length, cur.length);
-    const t2 = performance.now();
-    const w = wassersteinNormSorted(ref, cur, { distance: sweep.wasserstein }).statistic;
-    const t3 = performance.now();
-    const shares = binnedSharesSorted(ref, cur, true);
-    const psi = populationStabilityIndex(shares.reference, shares.current);
-    const t4 = performance.now();
+    // One sort per side per column serves KS, Wasserstein and PSI; columns are dealt out over both cores.
+    const results = await numericDriftColumns(pairs, { threads: THREADS });
+    per.numericKernel += performance.now() - t0;
     const c1 = process.cpuUsage(c0);
     cpuMicros += c1.user + c1.system;
-    per.sortAndClean += t1 - t0;
-    per.ks += t2 - t1;
-    per.wasserstein += t3 - t2;
-    per.psi += t4 - t3;
-    columns.push({ ks: [ks.statistic, ks.pValue], wasserstein: w, psi });
+    for (const r of results) {
+      columns.push({ ks: [r.ks!.statistic, r.ks!.pValue], wasserstein: r.wasserstein!, psi: r.psi! });
+    }
   }
   closeSync(fd);
+  await closeDriftWorkers();
   const cfd = openSync(join(dir, "categorical.i32"), "r");
   const codes = new Int32Array(meta.referenceRows + meta.currentRows);
   readSync(cfd, new Uint8Array(codes.buffer), 0, codes.byteLength, 0);
@@ -182,7 +178,7 @@ function run(command: string, args: string[]): Promise<string> {
 async function main(): Promise<void> {
   const here = fileURLToPath(new URL(".", import.meta.url));
   if (process.argv[2] === "--loopml-side") {
-    process.stdout.write(JSON.stringify(runLoopml(process.argv[3]!)) + "\n");
+    process.stdout.write(JSON.stringify(await runLoopml(process.argv[3]!)) + "\n");
     return;
   }
   const meta: Meta = {
@@ -208,13 +204,27 @@ async function main(): Promise<void> {
         encoding: "utf8",
       },
     ).trim();
+    // The other two workloads run after the comparison, one at a time, so they do not share the cores with it.
+    const here2 = join(here, "window-and-wide.ts");
+    const window = JSON.parse(await run(process.execPath, ["--import", "tsx", here2, "window"])) as unknown;
+    const wide = JSON.parse(
+      await run(process.execPath, [
+        "--import",
+        "tsx",
+        here2,
+        "wide",
+        "--columns",
+        String(arg("--wide-columns", 1000)),
+      ]),
+    ) as unknown;
     const summary = {
       bench: "drift-vs-scipy",
       date: new Date().toISOString(),
-      machine: { node: process.version, cpus: availableParallelism(), scipyNumpy: scipyVersion },
+      machine: { ...machine(), cpus: availableParallelism(), scipyNumpy: scipyVersion },
       workload: {
         ...meta,
         numericTests: ["ks", "wasserstein_norm", "psi"],
+        loopmlThreads: THREADS,
         categorical: "chisquare, 12 categories",
       },
       loadAverageAtEnd: loadavg()[0],
@@ -229,6 +239,8 @@ async function main(): Promise<void> {
       },
       maxRelativeDifference: maxRelDiff(loopml, scipy),
       driftedColumnsByKs: loopml.columns.filter((c) => c.ks[1] <= 0.05).length,
+      precomputedReferenceWindow: window,
+      wide,
     };
     writeFileSync(join(here, "../results/drift.json"), JSON.stringify(summary, null, 2) + "\n");
     process.stdout.write(JSON.stringify(summary) + "\n");

@@ -24,6 +24,8 @@ export interface ParallelOptions {
 // Each message is a list of column pairs; the worker answers with one output row per pair.
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
+// Some TypeScript loaders (tsx, esbuild with keepNames) wrap inner functions in __name(fn, "name").
+const __name = (f) => f;
 const numericDriftKernel = ${numericDriftKernel.toString()};
 parentPort.on("message", ({ id, pairs }) => {
   try {
