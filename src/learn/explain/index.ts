@@ -7,6 +7,7 @@ export {
   type TreeModelView,
 } from "./explain.ts";
 export { countCovers } from "./covers.ts";
+export { explainForest } from "./forest.ts";
 export {
   permutationImportance,
   treeImportance,

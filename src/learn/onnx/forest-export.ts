@@ -4,23 +4,7 @@ import type { ForestModel } from "../random-forest/model.ts";
 import { doubles, inputNodes, ML, OPSETS, type OnnxExportOptions } from "./export.ts";
 import { DataType, encodeModel, type OnnxValueInfo } from "./model-proto.ts";
 import { ensembleLists, nodeAttributes } from "./trees.ts";
-import type { TreeArrays } from "../explain/tree-shap.ts";
-
-/** A forest's nodes in the layout the ONNX tree writer and TreeSHAP share (no category sets). */
-export function forestArrays(model: ForestModel): TreeArrays {
-  const n = model.nodes;
-  return {
-    feature: n.feature,
-    threshold: n.threshold,
-    categories: new Int32Array(n.feature.length).fill(-1),
-    categoryBits: new Int32Array(0),
-    left: n.left,
-    right: n.left.map((l) => (l < 0 ? -1 : l + 1)),
-    defaultLeft: n.defaultLeft,
-    value: n.value,
-    roots: n.roots,
-  };
-}
+import { forestArrays } from "../explain/forest.ts";
 
 /**
  * Inputs as for GBDT exports (one [N, 1] tensor per feature; a categorical feature's code is compared

@@ -1,5 +1,7 @@
 // A trained random forest / extra-trees ensemble: batch prediction, importance and versioned JSON.
 import { LoopmlError } from "../../errors.ts";
+import { explainForest } from "../explain/forest.ts";
+import type { ExplainOptions, Explanation } from "../explain/explain.ts";
 import type { Frame } from "../frame.ts";
 import { featureColumns } from "../gbdt/model.ts";
 import type { FeatureSpec } from "../gbdt/types.ts";
@@ -107,6 +109,17 @@ export class ForestModel {
       out[2 * r + 1] = avg[r] as number;
     }
     return out;
+  }
+
+  /**
+   * Exact TreeSHAP contributions per row, feature and output on the probability / value scale
+   * (learn/explain).
+   *
+   * @example
+   * const e = model.explain(testFrame, { background: trainFrame });
+   */
+  explain(frame: Frame, options?: ExplainOptions): Explanation {
+    return explainForest(this, frame, options);
   }
 
   /** Total weighted impurity decrease per feature, normalised to sum to 1 (scikit-learn's feature_importances_). */
