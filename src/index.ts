@@ -92,3 +92,8 @@ export type {
   Batch as ServingBatch,
   PredictResult,
 } from "./serving/types.ts";
+export { createMonitorService } from "./monitoring/monitors.ts";
+export type { MonitorService, MonitorSpec, MonitorResult, AlertRule } from "./monitoring/monitors.ts";
+export { recordFeedback } from "./monitoring/feedback.ts";
+export { buildDriftReport } from "./monitoring/drift-report.ts";
+export { numericDriftColumns } from "./monitoring/stats/parallel.ts";
