@@ -198,6 +198,21 @@ export function testMonitors(name: string, freshStore: () => Promise<string>): v
       await monitors.remove("web-mon");
     });
 
+    it("runs scheduled monitors when their cron time has passed", async () => {
+      await monitors.upsert({
+        name: "hourly",
+        model: "price",
+        reference: "dataset:ref@1",
+        window: { rows: 50 },
+        schedule: "0 * * * *",
+      });
+      expect((await monitors.runDue()).map((r) => r.monitor)).toEqual(["hourly"]);
+      expect(await monitors.runDue()).toEqual([]);
+      clock.advance(3_600_000);
+      expect((await monitors.runDue()).map((r) => [r.monitor, r.seq])).toEqual([["hourly", 2]]);
+      await monitors.remove("hourly");
+    });
+
     it("keeps every window's result and removes a monitor", async () => {
       const history = await monitors.history("price-mon");
       expect(history.map((h) => h.seq)).toEqual([6, 5, 4, 3, 2, 1]);
