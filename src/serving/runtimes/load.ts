@@ -4,6 +4,7 @@ import { LoopmlError } from "../../errors.ts";
 import { isEnvelope } from "../../learn/serialize/envelope.ts";
 import type { ModelRuntime } from "../types.ts";
 import { createNativeRuntime } from "./native.ts";
+import { createAutomlRuntime } from "./native-automl.ts";
 import { createOnnxRuntimeNamed } from "./onnx.ts";
 import { createXgboostJsonRuntime } from "./xgboost-json/runtime.ts";
 
@@ -23,10 +24,11 @@ export function loadRuntime(doc: unknown, source = "the model"): ModelRuntime {
     const record = doc as Record<string, unknown>;
     if ("learner" in record) return createXgboostJsonRuntime(doc);
     if (record.format === "loopml-gbdt") return createNativeRuntime(doc);
+    if (record.format === "loopml-automl") return createAutomlRuntime(doc);
   }
   throw new LoopmlError(
     "INVALID_ARGUMENT",
-    `${source} is neither an XGBoost JSON model (save_model("m.json")) nor a loopml GBDT model (format "loopml-gbdt"); supported runtimes: ${RUNTIME_KINDS.join(", ")}.`,
+    `${source} is neither an XGBoost JSON model (save_model("m.json")) nor a loopml GBDT or AutoML model (format "loopml-gbdt" or "loopml-automl"); supported runtimes: ${RUNTIME_KINDS.join(", ")}.`,
   );
 }
 

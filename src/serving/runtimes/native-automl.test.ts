@@ -1,0 +1,92 @@
+// AutoML models serve through the native runtime with exactly AutomlModel's blended predictions.
+import { describe, expect, it } from "vitest";
+import { loadAutomlModel, type AutomlModelJson } from "../../automl/model.ts";
+import { frameFromColumns } from "../../learn/frame.ts";
+import { gbdt, type Objective } from "../../learn/gbdt/index.ts";
+import { decodeColumns } from "../decode.ts";
+import { loadRuntime } from "./load.ts";
+
+const N = 300;
+const x = Array.from({ length: N }, (_, i) => (i % 13 === 0 ? null : Math.sin(i * 12.9898) * 2));
+const z = Array.from({ length: N }, (_, i) => Math.cos(i * 78.233));
+const score = x.map((v, i) => (v ?? 0.2) + 0.5 * (z[i] as number));
+const TEST = { x: [0.5, null, -0.9, 0.1, 1.7], z: [0.2, -0.4, 0.9, 0, -1] };
+
+/** Two differently tuned GBDTs blended 0.3 / 0.7, as AutoML's ensemble selection would weight them. */
+function ensemble(objective: Objective, y: number[], classes: string[]): AutomlModelJson {
+  const frame = frameFromColumns({ x, z, y });
+  const fit = (depth: number, rounds: number) =>
+    gbdt({
+      objective,
+      nRounds: rounds,
+      maxDepth: depth,
+      seed: 3,
+      ...(objective === "multiclass" && { nClasses: 3 }),
+    })
+      .fit(frame, "y")
+      .toJSON();
+  return {
+    format: "loopml-automl",
+    version: 1,
+    task: objective === "regression" ? "regression" : objective === "binary" ? "binary" : "multiclass",
+    target: "y",
+    metric: objective === "regression" ? "rmse" : "log_loss",
+    classes,
+    features: ["x", "z"],
+    dropped: [],
+    members: [
+      { learner: "gbdt", trial: 1, weight: 0.3, model: fit(2, 10) },
+      { learner: "gbdt", trial: 2, weight: 0.7, model: fit(4, 20) },
+    ],
+  };
+}
+
+describe("native AutoML runtime", () => {
+  it.each([
+    { objective: "binary" as const, y: score.map((s) => (s > 0 ? 1 : 0)), classes: ["no", "yes"] },
+    {
+      objective: "multiclass" as const,
+      y: score.map((s) => (s < -0.5 ? 0 : s < 0.7 ? 1 : 2)),
+      classes: ["lo", "mid", "hi"],
+    },
+  ])("blends a $objective ensemble's probabilities like AutomlModel", ({ objective, y, classes }) => {
+    const doc = ensemble(objective, y, classes);
+    const runtime = loadRuntime(JSON.parse(JSON.stringify(doc)));
+    expect(runtime.signature).toMatchObject({ task: objective, nClasses: classes.length });
+    const got = runtime.predict(decodeColumns(runtime.signature, TEST));
+    const model = loadAutomlModel(doc);
+    const frame = frameFromColumns(TEST);
+    const want = model.predictProba(frame);
+    expect(Array.from(got.probabilities ?? []).map((v, i) => v - (want[i] as number))).toEqual(
+      Array.from(want, () => expect.closeTo(0, 12) as unknown),
+    );
+    expect(Array.from(got.predictions)).toEqual(Array.from(model.predict(frame)));
+    expect(() => runtime.explain?.(decodeColumns(runtime.signature, TEST))).toThrow(
+      /ensemble of classifiers/,
+    );
+  });
+
+  it("blends a regression ensemble and explains it additively", () => {
+    const doc = ensemble("regression", score, []);
+    const runtime = loadRuntime(doc);
+    const batch = decodeColumns(runtime.signature, TEST);
+    const got = runtime.predict(batch).predictions;
+    const want = loadAutomlModel(doc).predict(frameFromColumns(TEST));
+    for (let r = 0; r < 5; r++) expect(got[r]).toBeCloseTo(want[r] as number, 12);
+    const e = runtime.explain?.(batch);
+    if (!e) throw new Error("a regression ensemble should explain");
+    for (let r = 0; r < 5; r++) {
+      const sum =
+        (e.expectedValue[0] as number) +
+        (e.contributions[r * 2] as number) +
+        (e.contributions[r * 2 + 1] as number);
+      expect(sum).toBeCloseTo(got[r] as number, 9);
+    }
+  });
+
+  it("refuses an AutoML document without members", () => {
+    expect(() => loadRuntime({ format: "loopml-automl", version: 1, members: [] })).toThrow(
+      /at least one member/,
+    );
+  });
+});
