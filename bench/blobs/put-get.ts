@@ -1,7 +1,8 @@
-// Blob store benchmark: put and get of a 1 GiB file on the folder backend, beside sha256sum and cp of the same file.
+// Blob store benchmark: put/get of a 1 GiB file, and putMany/getBytes of it as 1 MiB blobs, on the folder backend, beside sha256sum and cp of the same file.
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -36,7 +37,13 @@ async function main(): Promise<void> {
         stdio: ["ignore", "pipe", "inherit"],
       },
     );
-    const m = JSON.parse(out) as { putSeconds: number; getSeconds: number; peakRssMb: number };
+    const m = JSON.parse(out) as {
+      putSeconds: number;
+      getSeconds: number;
+      putManySeconds: number;
+      getBytesSeconds: number;
+      peakRssMb: number;
+    };
     const results: BenchResult[] = [
       { name: "sha256sum", value: mb / shaSeconds, unit: "MB/s", seconds: shaSeconds },
       { name: "cp", value: mb / cpSeconds, unit: "MB/s", seconds: cpSeconds },
@@ -57,6 +64,22 @@ async function main(): Promise<void> {
         ratioToReference: cpSeconds / m.getSeconds,
         reference: "cp",
       },
+      {
+        name: "loopml blob putMany (folder, 1 MiB blobs, ids from the chunker, 16 per batch)",
+        value: mb / m.putManySeconds,
+        unit: "MB/s",
+        seconds: m.putManySeconds,
+        ratioToReference: cpSeconds / m.putManySeconds,
+        reference: "cp",
+      },
+      {
+        name: "loopml blob getBytes (folder, 1 MiB blobs, verified, 6 at once)",
+        value: mb / m.getBytesSeconds,
+        unit: "MB/s",
+        seconds: m.getBytesSeconds,
+        ratioToReference: cpSeconds / m.getBytesSeconds,
+        reference: "cp",
+      },
       { name: "loopml blob peak RSS", value: m.peakRssMb, unit: "MB", target: "< 200" },
     ];
     for (const r of results) console.log(JSON.stringify(r));
@@ -74,7 +97,46 @@ async function child(file: string, root: string): Promise<void> {
   t = performance.now();
   await pipeline(blobs.get(info.id), createWriteStream(join(root, "..", "restored.bin")));
   const getSeconds = (performance.now() - t) / 1000;
-  process.stdout.write(JSON.stringify({ putSeconds, getSeconds, peakRssMb: peakRssMb() }));
+
+  // The data module's path: 1 MiB chunks whose ids the chunker computed, stored in batches.
+  const many = await createFsBlobs({ root: `${root}-many` });
+  const fh = await open(file, "r");
+  const ids: string[] = [];
+  let putManySeconds = 0;
+  try {
+    for (;;) {
+      const batch: { id: string; bytes: Buffer }[] = [];
+      for (let i = 0; i < 16; i++) {
+        const bytes = Buffer.allocUnsafe(1 << 20);
+        const { bytesRead } = await fh.read(bytes, 0, bytes.length);
+        if (bytesRead === 0) break;
+        const chunk = bytes.subarray(0, bytesRead);
+        batch.push({ id: createHash("sha256").update(chunk).digest("hex"), bytes: chunk });
+      }
+      if (batch.length === 0) break;
+      ids.push(...batch.map((b) => b.id));
+      t = performance.now();
+      await many.putMany(batch);
+      putManySeconds += (performance.now() - t) / 1000;
+    }
+  } finally {
+    await fh.close();
+  }
+  t = performance.now();
+  const out = await open(join(root, "..", "restored-many.bin"), "w");
+  let pos = 0;
+  for (let i = 0; i < ids.length; i += 6) {
+    const parts = await Promise.all(ids.slice(i, i + 6).map((id) => many.getBytes(id)));
+    for (const p of parts) {
+      await out.write(p, 0, p.length, pos);
+      pos += p.length;
+    }
+  }
+  await out.close();
+  const getBytesSeconds = (performance.now() - t) / 1000;
+  process.stdout.write(
+    JSON.stringify({ putSeconds, getSeconds, putManySeconds, getBytesSeconds, peakRssMb: peakRssMb() }),
+  );
 }
 
 await main();

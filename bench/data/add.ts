@@ -19,6 +19,7 @@ import { profileTables } from "../../src/data/profile.ts";
 import { silentLogger } from "../../src/_internal/logger.ts";
 import { createFsBlobs } from "../../src/store/fs/fs-blobs.ts";
 import { openWorkspace } from "../../src/workspace.ts";
+import { machine } from "../common.ts";
 
 const MiB = 1 << 20;
 const BIG_MB = Number(process.env["BENCH_DATA_MB"] ?? 1024);
@@ -95,6 +96,7 @@ function writeRandomFile(path: string, bytes: number): void {
 }
 
 async function main(): Promise<void> {
+  const startLoad = (await import("node:os")).loadavg()[0];
   const root = join(tmpdir(), `loopml-bench-data-${process.pid}`);
   mkdirSync(join(root, "data"), { recursive: true });
   const big = join(root, "data", "big.bin");
@@ -136,6 +138,9 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       node: process.version,
       cores: (await import("node:os")).cpus().length,
+      // the machine is shared: the load average at the end says how much the wall-clock figures suffered
+      machine: machine(),
+      loadAverageAtStart: startLoad,
       bigFileMiB: BIG_MB,
       sha256sum: { ms: Math.round(sha256sumMs), MiBps: mbps(size, sha256sumMs) },
       cp: { ms: Math.round(cpMs), MiBps: mbps(size, cpMs) },
