@@ -3,7 +3,10 @@
 import { LoopmlError } from "../../errors.ts";
 import { attachCovers, countCovers } from "../explain/index.ts";
 import { attachedCoversOf } from "../explain/explain.ts";
+import { forestArrays } from "../explain/forest.ts";
 import type { Frame } from "../frame.ts";
+import { LinearModel, loadLinearModel } from "../linear/model.ts";
+import { ForestModel, loadForestModel } from "../random-forest/model.ts";
 import { CATEGORY_WORDS, decodeForest } from "../gbdt/forest.ts";
 import { featureColumns, GbdtModel, loadModel } from "../gbdt/model.ts";
 import type { FlatForest, GbdtModelJson } from "../gbdt/types.ts";
@@ -149,3 +152,71 @@ function badForest(why: string): LoopmlError {
 }
 
 registerCodec(gbdtCodec);
+
+/** Random forests / extra trees: metadata as JSON, node arrays raw; learn/random-forest validates them. */
+const forestCodec: LearnerCodec<ForestModel> = {
+  learner: "random-forest",
+  version: 1,
+  owns: (model): model is ForestModel => model instanceof ForestModel,
+  encode(model, options) {
+    const arrays: Record<string, TypedArray> = {};
+    for (const [key, a] of Object.entries(model.nodes) as [string, TypedArray][]) arrays[`nodes.${key}`] = a;
+    let covers = attachedCoversOf(model);
+    if (options.background) {
+      const columns = featureColumns(options.background, model.features, "serialize background");
+      covers = countCovers(forestArrays(model), columns, options.background.nRows);
+    }
+    if (covers) arrays.covers = covers;
+    const { nodes: _nodes, ...meta } = model.toJSON();
+    return { meta, arrays };
+  },
+  decode(body) {
+    const nodes: Record<string, string> = {};
+    for (const [name, a] of Object.entries(body.arrays)) {
+      if (name.startsWith("nodes.")) {
+        nodes[name.slice(6)] = Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
+      }
+    }
+    const model = loadForestModel({ ...(body.meta as object), nodes });
+    const covers = body.arrays.covers;
+    if (covers) {
+      if (!(covers instanceof Float64Array) || covers.length !== model.nodes.feature.length) {
+        throw badForest("its node covers do not match its forest");
+      }
+      attachCovers(model, covers);
+    }
+    return model;
+  },
+};
+
+/** Linear models: task and feature names as JSON, coefficients and intercepts as float64 arrays. */
+const linearCodec: LearnerCodec<LinearModel> = {
+  learner: "linear",
+  version: 1,
+  owns: (model): model is LinearModel => model instanceof LinearModel,
+  encode(model) {
+    return {
+      meta: { task: model.task, features: model.features },
+      arrays: { coef: model.coef, intercept: model.intercept },
+    };
+  },
+  decode(body) {
+    const { coef, intercept } = body.arrays;
+    if (!(coef instanceof Float64Array) || !(intercept instanceof Float64Array)) {
+      throw new LoopmlError(
+        "INVALID_ARGUMENT",
+        "This is not a valid loopml linear model file: coefficients are missing.",
+      );
+    }
+    return loadLinearModel({
+      ...(body.meta as object),
+      format: "loopml-linear",
+      version: 1,
+      coef: Array.from(coef),
+      intercept: Array.from(intercept),
+    });
+  },
+};
+
+registerCodec(forestCodec);
+registerCodec(linearCodec);

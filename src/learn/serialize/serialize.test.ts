@@ -150,3 +150,33 @@ describe("model envelope", () => {
     expect(ms).toBeLessThan(25);
   });
 });
+
+describe("model envelope for other learners", () => {
+  it("round-trips a random forest (with covers) and a linear model", async () => {
+    const { randomForest } = await import("../random-forest/index.ts");
+    const { linear } = await import("../linear/index.ts");
+    const train = frameFromColumns({
+      a: Float64Array.from({ length: 300 }, (_, i) => Math.sin(i)),
+      c: Float64Array.from({ length: 300 }, (_, i) => Math.cos(i * 1.7)),
+      y: Float64Array.from({ length: 300 }, (_, i) => (Math.sin(i) + Math.cos(i * 1.7) > 0 ? 1 : 0)),
+    });
+    const forest = await randomForest({ task: "binary", nTrees: 5, maxDepth: 4, seed: 1, nThreads: 1 }).fit(
+      train,
+      "y",
+    );
+    const loadedForest = deserializeModel(serializeModel(forest, { background: train }));
+    expect(loadedForest.learner).toBe("random-forest");
+    const f2 = loadedForest.model as typeof forest;
+    expect(Array.from(f2.predict(train))).toEqual(Array.from(forest.predict(train)));
+    const one = frameFromColumns({ a: [0.3], c: [-0.2] });
+    expect(Array.from(f2.explain(one).contributions)).toEqual(
+      Array.from(forest.explain(one, { background: train }).contributions),
+    );
+    const lin = linear({ task: "binary" }).fit(train, "y");
+    const loadedLinear = deserializeModel(serializeModel(lin));
+    expect(loadedLinear.learner).toBe("linear");
+    expect(Array.from((loadedLinear.model as typeof lin).predict(train))).toEqual(
+      Array.from(lin.predict(train)),
+    );
+  });
+});
