@@ -1,10 +1,12 @@
 // Pipelines through the CLI: the scaffold's pipeline, dry run, cached re-run, lineage, failures and bad input.
+import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDataService } from "../../src/data/service.ts";
 import { projectScaffold } from "../../src/deploy/scaffold.ts";
 import { openWorkspace } from "../../src/workspace.ts";
+import { startRedis } from "../setup/redis.ts";
 import { makeTempDir } from "../setup/tmp.ts";
 import { loopml } from "./cli.ts";
 
@@ -153,5 +155,74 @@ describe("loopml run", () => {
     const unknown = loopml(["runs", "lineage", "nope"], { cwd });
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(/No pipeline run or tracked run "nope"/);
+  });
+
+  it("LOOPML_QUEUE: loopml run hands a shell step and a built-in (uses: drift-check) to a loopml worker", async () => {
+    const cwd = tmp.path;
+    mkdirSync(join(cwd, "data"));
+    const rows = (shift: number): string =>
+      `a,b\n${Array.from({ length: 200 }, (_, i) => `${(i % 50) + shift},${i % 7}`).join("\n")}\n`;
+    writeFileSync(join(cwd, "data", "jan.csv"), rows(0));
+    writeFileSync(join(cwd, "data", "jun.csv"), rows(40));
+    writeFileSync(
+      join(cwd, "loopml.yaml"),
+      `pipelines:
+  p:
+    stages:
+      copy:
+        run: cp data/jun.csv build/current.csv && echo "on $(hostname)"
+        deps: [data/jun.csv]
+        outs: [build/current.csv]
+      drift:
+        uses: drift-check
+        with: { reference: data/jan.csv, current: build/current.csv }
+`,
+    );
+    const redis = await startRedis();
+    const env = { LOOPML_QUEUE: redis.url };
+    const worker = spawn(
+      process.execPath,
+      [join(import.meta.dirname, "..", "..", "bin", "loopml.js"), "worker"],
+      {
+        cwd,
+        env: { ...process.env, ...env, LOOPML_STORE: undefined, LOOPML_ARTIFACTS: undefined },
+      },
+    );
+    const exited = new Promise((res) => worker.on("exit", res));
+    let out = "";
+    worker.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
+    try {
+      const run = await new Promise<{ status: number | null; stdout: string }>((res) => {
+        const c = spawn(
+          process.execPath,
+          [join(import.meta.dirname, "..", "..", "bin", "loopml.js"), "run", "p", "--json"],
+          {
+            cwd,
+            env: { ...process.env, ...env, LOOPML_STORE: undefined, LOOPML_ARTIFACTS: undefined },
+          },
+        );
+        let stdout = "";
+        c.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
+        c.on("exit", (status) => res({ status, stdout }));
+      });
+      expect(run.status).toBe(0);
+      const result = JSON.parse(run.stdout) as {
+        steps: { step: string; status: string; metrics: Record<string, number> }[];
+      };
+      expect(result.steps.map((s) => [s.step, s.status])).toEqual([
+        ["copy", "succeeded"],
+        ["drift", "succeeded"],
+      ]);
+      expect(result.steps[1]?.metrics["drifted"]).toBe(1);
+      expect(JSON.parse(readFileSync(join(cwd, "build", "drift", "drift.json"), "utf8"))).toMatchObject({
+        dataset: { drifted: true },
+      });
+      expect(out).toMatch(/✓ copy \(run .*attempt 1\)/);
+      expect(out).toMatch(/✓ drift \(run .*attempt 1\)/);
+    } finally {
+      worker.kill("SIGTERM");
+      await exited;
+      await redis.stop();
+    }
   });
 });

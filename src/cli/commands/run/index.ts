@@ -47,7 +47,7 @@ export function registerPipelineRunCommands(program: Command): void {
     .option("--json", "print JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  loopml run train --dry-run\n  loopml run train --jobs 4 --param train.lr=0.05\n  loopml run train --step evaluate --force evaluate",
+      "\nExamples:\n  loopml run train --dry-run\n  loopml run train --jobs 4 --param train.lr=0.05\n  loopml run train --step evaluate --force evaluate\n  loopml run train --cache-remote file:/mnt/team/loopml-cache\n  LOOPML_QUEUE=redis://10.0.0.5:6379 loopml run train   # steps run on loopml worker processes",
     )
     .exitOverride()
     .action(async (name: string, opts: RunFlags, cmd: Command) => {
