@@ -183,6 +183,31 @@ describe("data add", () => {
     expect(await ws.audit.list()).toEqual([]);
   });
 
+  it("fails a folder add when a small file it already read changes before the version is recorded", async () => {
+    await mkdir(join(tmp.path, "many"));
+    for (let i = 0; i < 20; i++) await writeFile(join(tmp.path, "many", `f${i}.txt`), `row ${i}\n`);
+    const blobs = ws.blobs;
+    const sneaky: BlobStore = {
+      ...blobs,
+      // the pack is written after every small file was read: edit one of them right then
+      put: async (src) => {
+        await appendFile(join(tmp.path, "many", "f3.txt"), "late edit\n");
+        return blobs.put(src);
+      },
+    };
+    await expectCode(
+      createDataService({ ...ws, blobs: sneaky }).add("many"),
+      "FAILED_PRECONDITION",
+      /many\/f3.txt changed while/,
+    );
+    expect(await data.datasets()).toEqual([]);
+    expect(await ws.audit.list()).toEqual([]);
+    // once it is stable the add records exactly what is on disk
+    const { version } = await data.add("many");
+    const f3 = (await data.show(`many@${version.seq}`)).manifest.files.find((f) => f.path === "f3.txt");
+    expect(f3?.size).toBe("row 3\nlate edit\n".length);
+  });
+
   it("names what exists when a dataset or version is unknown", async () => {
     await expectCode(data.show("nope"), "NOT_FOUND", /no dataset exists yet/);
     await writeFile(join(tmp.path, "t.txt"), "hello");
