@@ -5,6 +5,9 @@ import { createServer } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { createRegistryEvents } from "../../src/registry/events.ts";
+import { createRegistryService, type RegistryService } from "../../src/registry/service.ts";
+import { openWorkspace, type Workspace } from "../../src/workspace.ts";
 import { writeResults } from "../common.ts";
 
 const HERE = import.meta.dirname;
@@ -188,7 +191,21 @@ function wrk(url: string, script: string, duration = DURATION): WrkResult {
   const r = spawnSync("wrk", ["-t2", "-c32", `-d${duration}`, "--latency", "-s", script, url], {
     encoding: "utf8",
   });
-  const out = r.stdout;
+  return parseWrk(r.stdout);
+}
+
+/** wrk in the background, so the benchmark can move aliases while it runs. */
+function wrkAsync(url: string, script: string, duration = DURATION): Promise<WrkResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("wrk", ["-t2", "-c32", `-d${duration}`, "--latency", "-s", script, url]);
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.once("error", reject);
+    child.once("exit", () => resolve(parseWrk(out)));
+  });
+}
+
+function parseWrk(out: string): WrkResult {
   const line = (re: RegExp): string => re.exec(out)?.[1] ?? "";
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   return {
@@ -198,6 +215,98 @@ function wrk(url: string, script: string, duration = DURATION): WrkResult {
     non2xx: Number(line(/Non-2xx or 3xx responses: (\d+)/) || 0),
     socketErrors: socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
   };
+}
+
+/** A project whose registry holds the benchmark model as versions 1 and 2 (same bytes), @production on 1. */
+async function registryProject(
+  dir: string,
+  model: string,
+): Promise<{ ws: Workspace; registry: RegistryService }> {
+  const ws = await openWorkspace({ dir, actor: "bench", logLevel: "silent" });
+  const registry = createRegistryService({ ...ws, events: createRegistryEvents() });
+  await registry.createModel("bench");
+  const { id } = await ws.blobs.put(readFileSync(model));
+  for (let i = 0; i < 2; i++) await registry.createVersion("bench", { blobId: id, flavor: "xgboost-json" });
+  await registry.setAlias("bench", "production", 1);
+  return { ws, registry };
+}
+
+function serveRegistry(project: string, port: number, log: boolean): ChildProcess {
+  return spawn(
+    process.execPath,
+    [
+      join(ROOT, "bin", "loopml.js"),
+      "serve",
+      "bench@production",
+      "--port",
+      String(port),
+      "--no-access-log",
+      "--poll-ms",
+      "200",
+      ...(log ? [] : ["--no-inference-log"]),
+    ],
+    { cwd: project, stdio: "ignore" },
+  );
+}
+
+/** Inference logging on vs off, a hot swap every 1.5 s under full load, and promtool on /metrics. */
+async function registryRuns(dir: string, model: string, scripts: { single: string }, single: string) {
+  const project = join(dir, "project");
+  const { ws, registry } = await registryProject(project, model);
+  try {
+    const runs: Record<string, unknown> = {};
+    for (const log of [false, true]) {
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}/v1/models/bench@production/predict`;
+      const child = serveRegistry(project, port, log);
+      try {
+        await waitReady(url, single, child);
+        wrk(url, scripts.single, "2s");
+        runs[log ? "logOn" : "logOff"] = wrk(url, scripts.single);
+        if (!log) continue;
+        // Hot swaps under full load: another process (this one) moves the alias back and forth.
+        const load = wrkAsync(url, scripts.single);
+        let moves = 0;
+        const started = Date.now();
+        while (Date.now() - started < 8500) {
+          await sleep(1500);
+          await registry.setAlias("bench", "production", moves % 2 === 0 ? 2 : 1);
+          moves++;
+        }
+        const underSwap = await load;
+        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        const swaps = Number(
+          /loopml_serving_model_swaps_total\{model="bench",role="primary"\} (\d+)/.exec(metrics)?.[1] ?? 0,
+        );
+        writeFileSync(join(dir, "metrics.txt"), metrics);
+        const promtool = spawnSync("sh", ["-c", `promtool check metrics < ${join(dir, "metrics.txt")}`], {
+          encoding: "utf8",
+        });
+        runs["hotSwapUnderLoad"] = {
+          ...underSwap,
+          aliasMoves: moves,
+          swapsSeen: swaps,
+          errors: underSwap.non2xx + underSwap.socketErrors,
+        };
+        runs["promtool"] = {
+          exitCode: promtool.status,
+          output: `${promtool.stdout}${promtool.stderr}`.trim(),
+        };
+        const logged = /loopml_serving_inference_log_rows_total\{model="bench",outcome="(\w+)"\} (\d+)/g;
+        runs["inferenceLogRows"] = Object.fromEntries(
+          [...metrics.matchAll(logged)].map((m) => [m[1], Number(m[2])]),
+        );
+      } finally {
+        await stop(child);
+      }
+    }
+    const off = (runs["logOff"] as WrkResult).requestsPerSec;
+    const on = (runs["logOn"] as WrkResult).requestsPerSec;
+    runs["loggingThroughputDrop"] = 1 - on / off;
+    return runs;
+  } finally {
+    await ws.close();
+  }
 }
 
 async function waitReady(url: string, body: string, child: ChildProcess): Promise<void> {
@@ -264,6 +373,8 @@ async function main(): Promise<void> {
         await stop(child);
       }
     }
+    const registryServing = await registryRuns(dir, model, scripts, single);
+    console.log(JSON.stringify({ registryServing }));
     const get = (name: string): Record<string, WrkResult> =>
       results.find((r) => r.server === name) as unknown as Record<string, WrkResult>;
     const flask = get("flask+gunicorn (2 workers)");
@@ -285,13 +396,16 @@ async function main(): Promise<void> {
     });
     await writeResults("serving", {
       setup:
-        "wrk -t2 -c32 -d10s --latency on 127.0.0.1, same 2 cores for server and load; model: XGBoost binary:logistic, 100 trees, depth 6, 28 features; loopml access log off",
+        "wrk -t2 -c32 -d10s --latency on 127.0.0.1, same 2 cores for server and load; model: XGBoost binary:logistic, 100 trees, depth 6, 28 features; loopml access log off. registryServing: loopml serve bench@production from a project registry (1 process), inference log off vs on (sample rate 1), then the alias moved every 1.5 s by another process under full load; promtool check metrics on /metrics afterwards",
       targets: {
         singleVsFlask: ">= 10",
         singleVsBestFastapi: ">= 8",
         batchRowsVsFlask: ">= 5",
         p99AtEightyPercentMs: "<= 5",
+        loggingThroughputDrop: "<= 0.15",
+        hotSwapErrors: "0",
       },
+      registryServing,
       loadAverage: { before: loadBefore, after: loadavg() },
       results,
       summary,
