@@ -31,6 +31,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   schema: async () => (await import("./commands/schema/index.ts")).registerSchemaCommand,
   plan: async () => (await import("./commands/plan/index.ts")).registerPlanCommand,
   apply: async () => (await import("./commands/apply/index.ts")).registerApplyCommand,
+  up: async () => (await import("./commands/up/index.ts")).registerUpCommand,
 };
 
 /** Global options that take a value, so that the scan below does not mistake the value for a command. */

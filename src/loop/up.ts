@@ -1,0 +1,261 @@
+// `loopml up`: one process running the control plane, the serving endpoints, the scheduler, the monitors and the
+// retrain loop from loopml.yaml; each part can run alone (--role), and stop() drains everything gracefully.
+import { createServer } from "node:http";
+import Fastify, { type FastifyInstance } from "fastify";
+import { LoopmlError } from "../errors.ts";
+import { createMonitorService } from "../monitoring/monitors.ts";
+import { createScheduler } from "../pipeline/scheduler.ts";
+import { pipelineDeps } from "../pipeline/service.ts";
+import { createRegistryEvents } from "../registry/events.ts";
+import { createRegistryService } from "../registry/service.ts";
+import { createApp } from "../server/app.ts";
+import { isLoopback } from "../server/listen.ts";
+import { createDeploymentService, splitModelRef } from "../serving/deployments.ts";
+import { createFollower, headSeq, loadEndpointSpec, type Binding, type Follower } from "../serving/follow.ts";
+import { appendInferenceLog } from "../serving/inference-log.ts";
+import type { ServedModelSpec } from "../serving/models.ts";
+import { registerServingRoutes } from "../serving/server.ts";
+import type { Workspace } from "../workspace.ts";
+import { applyPlan } from "./apply.ts";
+import type { DesiredState } from "./desired-state.ts";
+import { createLoopPorts } from "./ports.ts";
+import { planProject } from "./project.ts";
+import { createRetrainer, type Trainer } from "./retrain.ts";
+import { createLoopRunner } from "./runner.ts";
+import { automlTrainer, pipelineTrainer } from "./trainers.ts";
+
+export const ROLES = ["api", "serving", "scheduler", "monitors", "loop"] as const;
+export type UpRole = (typeof ROLES)[number];
+
+export interface UpOptions {
+  readonly ws: Workspace;
+  readonly desired: DesiredState;
+  readonly roles?: readonly UpRole[];
+  readonly host?: string;
+  readonly port?: number;
+  /** How often the scheduler, monitors and retrain loop look for work (default 5000 ms). */
+  readonly tickMs?: number;
+  /** Apply loopml.yaml (never destroying data) before starting; default true. */
+  readonly apply?: boolean;
+  readonly trainer?: Trainer;
+  readonly log?: (line: string) => void;
+}
+
+export interface UpHandle {
+  readonly url: string | null;
+  readonly app: FastifyInstance | null;
+  /** Stops taking work, finishes in-flight requests and ticks, flushes the inference log. */
+  stop(): Promise<void>;
+}
+
+/**
+ * @example
+ * const up = await startUp({ ws, desired: await loadDesiredState(dir), port: 8080 });
+ * process.once("SIGTERM", () => void up.stop());
+ */
+export async function startUp(o: UpOptions): Promise<UpHandle> {
+  const { ws, desired } = o;
+  const roles = new Set<UpRole>(o.roles ?? ROLES);
+  const log = o.log ?? ((line: string) => ws.logger.info(line));
+  const events = createRegistryEvents();
+  const ports = createLoopPorts(ws, events);
+  if (o.apply !== false) {
+    const plan = await planProject(ws, ports, desired);
+    if (plan.actions.length > 0) {
+      await applyPlan(ws, ports, plan);
+      log(
+        `applied loopml.yaml: ${plan.summary.create} created, ${plan.summary.update} changed, ${plan.summary.delete} removed`,
+      );
+    }
+  }
+
+  const stops: (() => Promise<void> | void)[] = [];
+  let app: FastifyInstance | null = null;
+  let url: string | null = null;
+  const host = o.host ?? "127.0.0.1";
+  if (roles.has("api") || roles.has("serving")) {
+    const serving = Fastify({ bodyLimit: 32 * 1024 * 1024 });
+    if (roles.has("serving")) stops.push(...(await mountServing(serving, ws, events, log)));
+    else serving.get("/healthz", () => ({ status: "ok" }));
+    await serving.ready();
+    const api = roles.has("api")
+      ? await createApp({ workspace: ws, auth: { allowAnonymous: isLoopback(host) }, events })
+      : null;
+    app = api ?? serving;
+    // Two apps on one socket: the control plane checks a role on every route, the prediction protocols are public.
+    const server = createServer((req, res) => {
+      (api === null || isServingPath(req.url ?? "/") ? serving : api).routing(req, res);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(o.port ?? 8080, host, () => resolve());
+    });
+    const addr = server.address();
+    url = `http://${host.includes(":") ? `[${host}]` : host}:${typeof addr === "object" && addr ? addr.port : (o.port ?? 8080)}`;
+    // Stop accepting, let requests in flight finish, then close the apps; serving's close flushes the inference log.
+    stops.unshift(async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+      await serving.close();
+      await api?.close();
+    });
+  }
+
+  const loops: { name: string; run: () => Promise<void> }[] = [];
+  if (
+    roles.has("scheduler") &&
+    (desired.automation.schedules.length > 0 || desired.automation.triggers.length > 0)
+  ) {
+    const scheduler = createScheduler(pipelineDeps(ws), {
+      automation: desired.automation,
+      pipelines: desired.pipelines,
+      onFiring: (f) => log(`pipeline ${f.pipeline}: ${f.kind} ${f.name} → ${f.action}`),
+    });
+    loops.push({ name: "scheduler", run: async () => void (await scheduler.tick()) });
+    stops.push(() => scheduler.idle());
+  }
+  if (roles.has("monitors")) {
+    const monitors = createMonitorService(ws);
+    loops.push({
+      name: "monitors",
+      run: async () => {
+        for (const r of await monitors.runDue())
+          log(
+            `monitor ${r.monitor}: window ${r.seq} ${r.status}${r.alerts.length > 0 ? `, ${r.alerts.length} alert change(s)` : ""}`,
+          );
+      },
+    });
+  }
+  const policies = desired.file.retrain ?? {};
+  if (roles.has("loop") && Object.keys(policies).length > 0) {
+    const trainer =
+      o.trainer ??
+      (Object.values(policies).some((p) => p.pipeline !== undefined)
+        ? pipelineTrainer(ws, desired.pipelines)
+        : automlTrainer(ws));
+    const runner = createLoopRunner(
+      ws,
+      createRetrainer({ ws, registry: ports.registry, deployments: ports.deployments, trainer }),
+      policies,
+    );
+    loops.push({
+      name: "retrain loop",
+      run: async () => {
+        const t = await runner.tick();
+        for (const r of t.retrains) log(`retrain ${r.model}: ${r.outcome.status}`);
+        for (const c of t.canaries) log(`canary of ${c.model}: ${c.status}`);
+      },
+    });
+  }
+  stops.push(...startLoops(loops, o.tickMs ?? 5000, log));
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    app,
+    stop: () => {
+      stopping ??= (async () => {
+        for (const s of stops) await s();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Every stored deployment becomes an endpoint that follows its aliases; returns what stopping needs. */
+async function mountServing(
+  app: FastifyInstance,
+  ws: Workspace,
+  events: ReturnType<typeof createRegistryEvents>,
+  log: (line: string) => void,
+): Promise<(() => Promise<void> | void)[]> {
+  const registry = createRegistryService({ ...ws, events });
+  const source = { registry, blobs: ws.blobs };
+  const afterSeq = await headSeq(ws);
+  const specs: ServedModelSpec[] = [];
+  const bindings: Binding[] = [];
+  const deployments = new Map<string, string>();
+  for (const d of await createDeploymentService(ws).list()) {
+    const name = splitModelRef(d.model).model;
+    if ([...deployments.values()].includes(name)) {
+      log(`deployment ${d.name}: model ${name} is already served by another deployment; skipped`);
+      continue;
+    }
+    try {
+      const loaded = await loadEndpointSpec(source, {
+        name,
+        primary: d.model,
+        ...(d.canary && { canary: d.canary }),
+        ...(d.shadow && { shadow: d.shadow.model }),
+        ...(d.rollback && { rollback: d.rollback }),
+        ...(d.logging && { sampleRate: d.logging.sampleRate }),
+        ...(d.name !== name && { otherNames: [d.name] }),
+      });
+      specs.push(loaded.spec);
+      bindings.push(...loaded.bindings);
+      deployments.set(d.name, name);
+    } catch (e) {
+      // A deployment whose alias points nowhere yet (no model promoted) is not an error for the rest.
+      log(`deployment ${d.name}: not served yet (${(e as Error).message})`);
+    }
+  }
+  // The rollback hook needs the follower, which needs the handle: break the cycle with a reference.
+  const ref: { follower?: Follower } = {};
+  const handle = await registerServingRoutes(app, {
+    models: specs,
+    inferenceLog: { write: (records) => appendInferenceLog(ws, records) },
+    onRollback: (endpoint, report) => ref.follower?.rolledBack(endpoint, report),
+    onBackgroundError: (what, e) => ws.logger.warn({ err: e }, `${what} failed`),
+  });
+  const follower = createFollower(
+    { ws, source, events, models: handle.models, metrics: handle.metrics },
+    { bindings, deployments, afterSeq },
+    {
+      onEvent: (e) => {
+        if (e.kind === "swap") log(`${e.endpoint}: ${e.role} ${e.model}@${e.alias} is now version ${e.to}`);
+        else if (e.kind === "load-failed")
+          log(`${e.endpoint}: ${e.model}@${e.alias} failed to load: ${e.error}`);
+        else if (e.kind === "rollback") log(`${e.report.endpoint}: canary rolled back (${e.report.reason})`);
+      },
+    },
+  );
+  ref.follower = follower;
+  follower.start();
+  for (const s of specs) log(`serving ${s.name} (version ${s.version ?? "?"})`);
+  return [() => follower.stop(), () => handle.close()];
+}
+
+/** Runs each loop every `tickMs`, never two ticks of one loop at once; stopping waits for the tick in flight. */
+function startLoops(
+  loops: readonly { name: string; run: () => Promise<void> }[],
+  tickMs: number,
+  log: (line: string) => void,
+): (() => Promise<void>)[] {
+  if (tickMs <= 0) throw new LoopmlError("INVALID_ARGUMENT", "The tick must be a positive duration.");
+  return loops.map((l) => {
+    let current: Promise<void> | undefined;
+    let stopped = false;
+    const tick = (): void => {
+      if (current || stopped) return;
+      current = l
+        .run()
+        .catch((e: unknown) => log(`${l.name}: ${(e as Error).message}`))
+        .finally(() => (current = undefined));
+    };
+    const timer = setInterval(tick, tickMs);
+    tick();
+    return async () => {
+      stopped = true;
+      clearInterval(timer);
+      await current;
+    };
+  });
+}
+
+const SERVING_PATHS =
+  /^\/(v1\/models(\/|$|\?)|v2(\/|$|\?)|invocations|ping|health|healthz|readyz|metrics)(\/|$|\?)?/;
+
+function isServingPath(url: string): boolean {
+  return SERVING_PATHS.test(url);
+}
