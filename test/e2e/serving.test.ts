@@ -195,5 +195,15 @@ describe("serving end to end", () => {
     expect(Array.from(new Set(log.versions)).sort()).toEqual([1, 2]);
     const swaps = await ws.audit.list({ action: "serving.swap" });
     expect(swaps.at(-1)?.target).toBe("serving:churn");
+    // Batch scoring goes through the same registry loading as the server.
+    writeFileSync(join(dir, "in.csv"), "x\n1\n2\n");
+    const scored = loopml(["predict", "churn:1", "--input", "in.csv", "--output", "out.csv", "--json"], {
+      cwd: dir,
+    });
+    expect(scored.stderr).toBe("");
+    expect(JSON.parse(scored.stdout)).toMatchObject({ rows: 2, runtime: "native" });
+    const missing = loopml(["predict", "churn@nope", "--input", "in.csv", "--output", "o.csv"], { cwd: dir });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/nope/);
   });
 });
