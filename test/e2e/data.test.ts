@@ -88,4 +88,22 @@ describe("loopml data", () => {
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(/There is no dataset "ragged". Datasets: sales/);
   });
+
+  it("gc --keep-last: a dry run names the version it would drop, a bad count is refused, unknown versions list the latest", () => {
+    const dry = json<{ dryRun: boolean; dropped: string[]; pinned: unknown[] }>([
+      "data",
+      "gc",
+      "--keep-last",
+      "1",
+      "--dry-run",
+    ]);
+    expect(dry).toMatchObject({ dryRun: true, dropped: ["sales@1"], pinned: [] });
+    expect(json<{ seq: number }[]>(["data", "versions", "sales"]).map((v) => v.seq)).toEqual([1, 2]);
+    const bad = loopml(["data", "gc", "--keep-last", "0", "--json"], { cwd: tmp.path });
+    expect(bad.status).toBe(2);
+    expect((JSON.parse(bad.stderr) as { error: { code: string } }).error.code).toBe("INVALID_ARGUMENT");
+    const missing = loopml(["data", "show", "sales@9"], { cwd: tmp.path });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/Dataset "sales" has no version 9 \(latest is 2\)/);
+  });
 });
