@@ -10,7 +10,14 @@ export { createManualClock, createSequentialIds, type Clock, type IdGenerator } 
 export { initProject } from "./deploy/init-project.ts";
 export { createDataService, type DataService } from "./data/service.ts";
 export type * from "./data/types.ts";
-export { definePipeline, step, type StepOptions, type StepDefinition } from "./pipeline/define.ts";
+export {
+  builtins,
+  definePipeline,
+  step,
+  type BuiltinOptions,
+  type StepOptions,
+  type StepDefinition,
+} from "./pipeline/define.ts";
 export { parsePipelinesYaml } from "./pipeline/parse.ts";
 export {
   buildDag,
@@ -28,7 +35,9 @@ export {
   type RunOptions,
   type RunEvent,
 } from "./pipeline/executor.ts";
-export { loadPipeline, loadPipelines, pipelineDeps } from "./pipeline/service.ts";
+export { loadPipeline, loadPipelines, pipelineDeps, withPipelineDeps } from "./pipeline/service.ts";
+export { startStepWorker, type StepWorker, type WorkerOptions } from "./pipeline/queue-worker.ts";
+export { openRemoteCache, type RemoteCache } from "./pipeline/remote-cache.ts";
 export { runLineage, traceOutput, type RunLineage, type OutputTrace } from "./pipeline/lineage.ts";
 export type * from "./pipeline/types.ts";
 export { createTrackingService, type TrackingService, type CreateRunOptions } from "./tracking/service.ts";
