@@ -3,6 +3,7 @@ import { canonicalJson } from "../_internal/hash.ts";
 import { LoopmlError } from "../errors.ts";
 import type { Workspace } from "../workspace.ts";
 import { emitSafely, type RegistryEvents } from "./events.ts";
+import { createRegistryEdits, type RegistryEdits } from "./edits.ts";
 import { parsePolicy } from "./gates.ts";
 import { createPromotionOps, type PromotionOps } from "./promotion.ts";
 import {
@@ -55,7 +56,7 @@ export interface CreateVersionInput {
   readonly tags?: Readonly<Record<string, string>>;
 }
 
-export interface RegistryService extends PromotionOps {
+export interface RegistryService extends PromotionOps, RegistryEdits {
   readonly events: RegistryEvents;
   createModel(
     name: string,
@@ -380,6 +381,7 @@ export function createRegistryService(deps: RegistryDeps, ctx: RegistryContext =
   const promotion = createPromotionOps(deps, { actor, role });
 
   return {
+    ...createRegistryEdits(deps, actor),
     events,
     createModel,
     getModel,

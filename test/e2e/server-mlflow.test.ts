@@ -373,3 +373,93 @@ describe("MLflow model registry API", () => {
     expect(gone.body["error_code"]).toBe("RESOURCE_DOES_NOT_EXIST");
   });
 });
+
+describe("MLflow model registry edits", () => {
+  const del = async (path: string, body: Json): Promise<{ status: number; body: Json }> => {
+    const r = await app.inject({ method: "DELETE", url: `${BASE}/${path}`, payload: body });
+    return { status: r.statusCode, body: r.json<Json>() };
+  };
+  const patch = async (path: string, body: Json): Promise<{ status: number; body: Json }> => {
+    const r = await app.inject({ method: "PATCH", url: `${BASE}/${path}`, payload: body });
+    return { status: r.statusCode, body: r.json<Json>() };
+  };
+
+  it("updates, tags, renames and deletes registered models and versions", async () => {
+    await post("registered-models/create", { name: "edits" });
+    for (const source of ["runs:/a/model", "runs:/b/model", "runs:/c/model"])
+      await post("model-versions/create", { name: "edits", source });
+    const updated = await patch("registered-models/update", { name: "edits", description: "churn model" });
+    expect(updated.body["registered_model"]).toMatchObject({ name: "edits", description: "churn model" });
+    await post("registered-models/set-tag", { name: "edits", key: "team", value: "ml" });
+    expect((await get("registered-models/get", { name: "edits" })).body["registered_model"]["tags"]).toEqual([
+      { key: "team", value: "ml" },
+    ]);
+    expect((await del("registered-models/delete-tag", { name: "edits", key: "team" })).status).toBe(200);
+    expect(
+      (await del("registered-models/delete-tag", { name: "edits", key: "team" })).body["error_code"],
+    ).toBe("RESOURCE_DOES_NOT_EXIST");
+
+    const v2 = await patch("model-versions/update", {
+      name: "edits",
+      version: "2",
+      description: "retrained",
+    });
+    expect(v2.body["model_version"]).toMatchObject({ version: "2", description: "retrained" });
+    await post("model-versions/set-tag", { name: "edits", version: "2", key: "validated", value: "yes" });
+    expect(
+      (await get("model-versions/get", { name: "edits", version: "2" })).body["model_version"]["tags"],
+    ).toEqual([{ key: "validated", value: "yes" }]);
+    expect(
+      (await del("model-versions/delete-tag", { name: "edits", version: "2", key: "validated" })).status,
+    ).toBe(200);
+    expect((await get("model-versions/get-download-uri", { name: "edits", version: "2" })).body).toEqual({
+      artifact_uri: "runs:/b/model",
+    });
+
+    const latest = await post("registered-models/get-latest-versions", { name: "edits", stages: ["None"] });
+    expect(latest.body["model_versions"].map((v: Json) => v["version"])).toEqual(["3"]);
+    expect(
+      (await post("registered-models/get-latest-versions", { name: "edits", stages: ["Production"] })).body[
+        "model_versions"
+      ],
+    ).toEqual([]);
+    const search = await get("model-versions/search", { filter: "name = 'edits' and source LIKE 'runs:/%'" });
+    expect(search.body["model_versions"].map((v: Json) => v["version"])).toEqual(["3", "2", "1"]);
+
+    await post("registered-models/alias", { name: "edits", alias: "champion", version: "3" });
+    expect((await del("model-versions/delete", { name: "edits", version: "3" })).status).toBe(200);
+    expect((await get("model-versions/get", { name: "edits", version: "3" })).body["error_code"]).toBe(
+      "RESOURCE_DOES_NOT_EXIST",
+    );
+    const after = await get("registered-models/get", { name: "edits" });
+    expect(after.body["registered_model"]["aliases"]).toEqual([]);
+    expect(after.body["registered_model"]["latest_versions"][0]["version"]).toBe("2");
+    // Version numbers are never reused.
+    expect(
+      (await post("model-versions/create", { name: "edits", source: "runs:/d/model" })).body["model_version"][
+        "version"
+      ],
+    ).toBe("4");
+
+    const renamed = await post("registered-models/rename", { name: "edits", new_name: "edits-2" });
+    expect(renamed.body["registered_model"]["name"]).toBe("edits-2");
+    expect(
+      (await get("model-versions/get", { name: "edits-2", version: "2" })).body["model_version"][
+        "description"
+      ],
+    ).toBe("retrained");
+    expect((await get("registered-models/get", { name: "edits" })).body["error_code"]).toBe(
+      "RESOURCE_DOES_NOT_EXIST",
+    );
+    expect((await del("registered-models/delete", { name: "edits-2" })).status).toBe(200);
+    expect((await get("registered-models/get", { name: "edits-2" })).status).toBe(404);
+    expect(
+      (await get("model-versions/search", { filter: "name = 'edits-2'" })).body["model_versions"],
+    ).toEqual([]);
+    const ajax = await app.inject({
+      method: "GET",
+      url: "/ajax-api/2.0/mlflow/model-versions/search?filter=name%20%3D%20%27mlflow-model%27",
+    });
+    expect(ajax.statusCode).toBe(200);
+  });
+});

@@ -4,12 +4,13 @@ import { z } from "zod";
 import type { ModelVersion, RegisteredModel } from "../../registry/types.ts";
 import type { RouteContext } from "../app.ts";
 import { int64, keyValues, parse } from "../validate.ts";
+import { registerMlflowRegistryEditRoutes } from "./mlflow-registry-edits.ts";
 import { input } from "./mlflow-tracking.ts";
 
 const kv = (o: Readonly<Record<string, string>>): Array<{ key: string; value: string }> =>
   Object.entries(o).map(([key, value]) => ({ key, value }));
 
-function mlflowVersion(v: ModelVersion): unknown {
+export function mlflowVersion(v: ModelVersion): unknown {
   return {
     name: v.model,
     version: String(v.version),
@@ -39,16 +40,27 @@ function mlflowModel(m: RegisteredModel, latest: ModelVersion | undefined): unkn
   };
 }
 
-const version = z.union([z.string().regex(/^\d+$/).transform(Number), z.number().int()]);
+export const versionNumber = z.union([z.string().regex(/^\d+$/).transform(Number), z.number().int()]);
+const version = versionNumber;
+
+/** A registered model in MLflow's shape, with its newest version as latest_versions. */
+export async function mlflowModelOf(r: ReturnType<RouteContext["registry"]>, name: string): Promise<unknown> {
+  const m = await r.getModel(name);
+  const versions = await r.listVersions(name);
+  const newest = versions.reduce<ModelVersion | undefined>(
+    (a, v) => (a === undefined || v.version > a.version ? v : a),
+    undefined,
+  );
+  return mlflowModel(m, newest);
+}
 
 export function registerMlflowRegistryRoutes(api: FastifyInstance, ctx: RouteContext): void {
+  registerMlflowRegistryEditRoutes(api, ctx);
   const viewer = { config: { role: "viewer" as const } };
   const editor = { config: { role: "editor" as const } };
 
-  const modelWithLatest = async (r: ReturnType<RouteContext["registry"]>, name: string): Promise<unknown> => {
-    const m = await r.getModel(name);
-    return mlflowModel(m, m.latestVersion > 0 ? await r.getVersion(name, m.latestVersion) : undefined);
-  };
+  // The newest version that still exists (the latest may have been deleted).
+  const modelWithLatest = mlflowModelOf;
 
   api.post("/registered-models/create", editor, async (req) => {
     const b = parse(
