@@ -1,4 +1,5 @@
 // loopml automl: search learners and hyperparameters for a CSV/Parquet table under a time budget and print the leaderboard.
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Command } from "commander";
@@ -8,6 +9,14 @@ import { METRIC_NAMES } from "../../../automl/metric.ts";
 import { startAutomlTracking } from "../../../automl/track.ts";
 import type { MetricName, ProgressState, Task, TrialRecord } from "../../../automl/types.ts";
 import { readFrame } from "../../../data/read-frame.ts";
+import { createDataService } from "../../../data/service.ts";
+import type { DatasetVersion } from "../../../data/types.ts";
+import type { Frame } from "../../../learn/frame.ts";
+import { readTable } from "../../../pipeline/builtins/frames.ts";
+import { createRegistryEvents } from "../../../registry/events.ts";
+import { createRegistryService } from "../../../registry/service.ts";
+import type { ModelVersion } from "../../../registry/types.ts";
+import type { Workspace } from "../../../workspace.ts";
 import { LoopmlError } from "../../../errors.ts";
 import { createTrackingService } from "../../../tracking/service.ts";
 import { globalOptions, withWorkspace } from "../../context.ts";
@@ -27,6 +36,7 @@ interface AutomlCliOptions {
   ensemble: boolean;
   out?: string;
   experiment?: string;
+  name?: string;
   json?: boolean;
 }
 
@@ -40,7 +50,10 @@ export function registerAutomlCommand(program: Command): void {
     .description(
       "find the best model for a target column within a time budget (cost-frugal search, ensembles)",
     )
-    .requiredOption("--data <file>", "training data: a CSV or Parquet file")
+    .requiredOption(
+      "--data <file|NAME@VERSION>",
+      "training data: a CSV or Parquet file, or a dataset version (NAME@3, NAME@latest, dataset:NAME@3)",
+    )
     .requiredOption("--target <column>", "the column to predict")
     .option("--task <task>", `${TASKS.join(" | ")}`, "auto")
     .option(
@@ -61,10 +74,14 @@ export function registerAutomlCommand(program: Command): void {
       "--experiment <name>",
       "track the search as a run of this experiment, with one nested run per trial",
     )
+    .option(
+      "--name <model>",
+      "register the winner as a new version of this model, with its signature, metrics and lineage (tracked in an experiment of the same name unless --experiment)",
+    )
     .option("--json", "print JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  loopml automl --data breast_cancer.csv --target diagnosis --budget 60s\n  loopml automl --data flights.parquet --target delay --time-column date --budget 5m --out model.json",
+      "\nExamples:\n  loopml automl --data breast_cancer.csv --target diagnosis --budget 60s\n  loopml automl --data flights.parquet --target delay --time-column date --budget 5m --out model.json\n  loopml automl --data flights@latest --target delayed --budget 2m --name delays",
     )
     .exitOverride()
     .action(async (opts: AutomlCliOptions, cmd: Command) => {
@@ -74,54 +91,67 @@ export function registerAutomlCommand(program: Command): void {
       const maxTrials =
         opts.maxTrials === undefined ? undefined : parseInteger("--max-trials", opts.maxTrials, 1);
       const seed = parseInteger("--seed", opts.seed, 0);
-      const { frame } = await readFrame(resolve(dir, opts.data));
+      const datasetRef = datasetRefOf(opts.data, dir);
       const controller = new AbortController();
       // The first Ctrl-C stops the search and keeps the best model so far; a second one exits as usual.
       const onInterrupt = (): void => controller.abort();
-      process.once("SIGINT", onInterrupt);
-      const progress = createProgressLine();
       const out = opts.out === undefined ? null : resolve(dir, opts.out);
-      const search = async (onTrial?: (t: TrialRecord) => Promise<void>): Promise<AutomlResult> => {
-        const result = await automl(frame, {
-          target: opts.target,
-          task,
-          ...(opts.metric !== undefined && { metric: opts.metric as MetricName }),
-          ...(budgetSeconds !== undefined && { budgetSeconds }),
-          ...(maxTrials !== undefined && { maxTrials }),
-          ...(opts.timeColumn !== undefined && { timeColumn: opts.timeColumn }),
-          ...(opts.exclude !== undefined && { exclude: splitList(opts.exclude) }),
-          ensemble: opts.ensemble,
-          seed,
-          signal: controller.signal,
-          onProgress: progress.update,
-          ...(onTrial && { onTrial }),
-        });
-        if (out !== null) await writeFile(out, JSON.stringify(result.model));
-        return result;
+      const search = async (
+        frame: Frame,
+        onTrial?: (t: TrialRecord) => Promise<void>,
+      ): Promise<AutomlResult> => {
+        const progress = createProgressLine();
+        process.once("SIGINT", onInterrupt);
+        try {
+          const result = await automl(frame, {
+            target: opts.target,
+            task,
+            ...(opts.metric !== undefined && { metric: opts.metric as MetricName }),
+            ...(budgetSeconds !== undefined && { budgetSeconds }),
+            ...(maxTrials !== undefined && { maxTrials }),
+            ...(opts.timeColumn !== undefined && { timeColumn: opts.timeColumn }),
+            ...(opts.exclude !== undefined && { exclude: splitList(opts.exclude) }),
+            ensemble: opts.ensemble,
+            seed,
+            signal: controller.signal,
+            onProgress: progress.update,
+            ...(onTrial && { onTrial }),
+          });
+          if (out !== null) await writeFile(out, JSON.stringify(result.model));
+          return result;
+        } finally {
+          process.removeListener("SIGINT", onInterrupt);
+          progress.finish();
+        }
       };
+      const experiment = opts.experiment ?? opts.name;
       let result: AutomlResult;
-      try {
-        result =
-          opts.experiment === undefined
-            ? await search()
-            : await withWorkspace(cmd, async (ws) => {
-                const tracker = await startAutomlTracking(createTrackingService(ws), {
-                  experiment: opts.experiment as string,
-                  target: opts.target,
-                  data: opts.data,
-                });
-                try {
-                  const r = await search((t) => tracker.onTrial(t));
-                  await tracker.finish(r, out ?? undefined);
-                  return r;
-                } catch (e) {
-                  await tracker.fail();
-                  throw e;
-                }
-              });
-      } finally {
-        process.removeListener("SIGINT", onInterrupt);
-        progress.finish();
+      let registered: ModelVersion | null = null;
+      if (experiment === undefined && datasetRef === null) {
+        result = await search((await readFrame(resolve(dir, opts.data))).frame);
+      } else {
+        [result, registered] = await withWorkspace(cmd, async (ws) => {
+          const input = await readInput(ws, dir, opts.data, datasetRef);
+          if (experiment === undefined) return [await search(input.frame), null] as const;
+          const tracker = await startAutomlTracking(createTrackingService(ws), {
+            experiment,
+            target: opts.target,
+            data: input.label,
+          });
+          let r: AutomlResult;
+          try {
+            r = await search(input.frame, (t) => tracker.onTrial(t));
+            await tracker.finish(r, out ?? undefined);
+          } catch (e) {
+            await tracker.fail();
+            throw e;
+          }
+          const version =
+            opts.name === undefined
+              ? null
+              : await registerWinner(ws, opts.name, r, input, tracker.parentRunId);
+          return [r, version] as const;
+        });
       }
       emit(
         opts.json === true,
@@ -135,6 +165,7 @@ export function registerAutomlCommand(program: Command): void {
           stoppedBy: result.stoppedBy,
           elapsedSeconds: result.elapsedSeconds,
           model: out,
+          registered: registered === null ? null : { model: registered.model, version: registered.version },
         },
         () =>
           [
@@ -149,6 +180,11 @@ export function registerAutomlCommand(program: Command): void {
               .join(", ")}`,
             `search      ${result.trials.length} trials in ${result.elapsedSeconds.toFixed(1)} s, stopped by ${result.stoppedBy}`,
             ...(out !== null ? [`model       ${out}`] : []),
+            ...(registered !== null
+              ? [
+                  `registered  ${registered.model} version ${registered.version} (loopml models lineage ${registered.model}@${registered.version})`,
+                ]
+              : []),
           ].join("\n"),
       );
     });
@@ -216,4 +252,73 @@ function createProgressLine(stream: NodeJS.WriteStream = process.stderr): {
       if (drawn) stream.write("\n");
     },
   };
+}
+
+/** `dataset:NAME@V`, or `NAME@V` when no file of that name exists, names a dataset version. */
+function datasetRefOf(data: string, dir: string): string | null {
+  if (data.startsWith("dataset:")) return data.slice("dataset:".length);
+  if (/^[\w.-]+@[\w.-]+$/.test(data) && !existsSync(resolve(dir, data))) return data;
+  return null;
+}
+
+interface AutomlInput {
+  readonly frame: Frame;
+  /** What the run's data tag says: the file as given, or NAME@SEQ. */
+  readonly label: string;
+  readonly dataset: DatasetVersion | null;
+}
+
+async function readInput(
+  ws: Workspace,
+  dir: string,
+  data: string,
+  datasetRef: string | null,
+): Promise<AutomlInput> {
+  if (datasetRef === null)
+    return { frame: (await readFrame(resolve(dir, data))).frame, label: data, dataset: null };
+  const version = await createDataService(ws).resolve(datasetRef);
+  const ref = `${version.dataset}@${version.seq}`;
+  return { frame: await readTable(ws, dir, `dataset:${ref}`), label: ref, dataset: version };
+}
+
+/** The refit winner as a native model version: the AutoML run, the dataset version and the top features. */
+async function registerWinner(
+  ws: Workspace,
+  name: string,
+  result: AutomlResult,
+  input: AutomlInput,
+  runId: string,
+): Promise<ModelVersion> {
+  const registry = createRegistryService(
+    { ...ws, events: createRegistryEvents() },
+    { actor: ws.config.actor, role: "admin" },
+  );
+  try {
+    await registry.getModel(name);
+  } catch (e) {
+    if (!(e instanceof LoopmlError && e.code === "NOT_FOUND")) throw e;
+    await registry.createModel(name, { description: `AutoML models for ${result.problem.target}` });
+  }
+  const blob = await ws.blobs.put(Buffer.from(JSON.stringify(result.model)));
+  const { problem, best } = result;
+  const numeric = new Set(input.frame.columns.filter((c) => c.kind === "numeric").map((c) => c.name));
+  const importance = result.featureImportance
+    .slice(0, 10)
+    .map((f) => `${f.feature}=${f.importance.toFixed(4)}`);
+  return registry.createVersion(name, {
+    blobId: blob.id,
+    flavor: "native",
+    signature: {
+      inputs: problem.features.map((f) => ({ name: f, type: numeric.has(f) ? "double" : "string" })),
+      outputs: [{ name: problem.target, type: problem.task === "regression" ? "double" : "long" }],
+    },
+    metrics: { [`validation_${problem.metric}`]: best.score, trials: result.trials.length },
+    datasets:
+      input.dataset === null
+        ? []
+        : [{ dataset: input.dataset.dataset, version: String(input.dataset.seq), context: "training" }],
+    runId,
+    description: `AutoML winner (${best.learner}, ${result.trials.length} trials) for ${problem.target} on ${input.label}`,
+    tags: { "loopml.feature_importance": importance.join(", "), "loopml.automl.learner": best.learner },
+  });
 }
