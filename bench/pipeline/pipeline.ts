@@ -88,6 +88,22 @@ async function main(): Promise<void> {
         seconds: parSeconds,
         target: "≈ 4 s (not 8)",
       });
+      // Reference: DVC runs stages one at a time (dvc#755); the same steps with --jobs 1 show that wall time.
+      const seq = Object.fromEntries(
+        Array.from({ length: 8 }, (_, i) => [
+          `seq${i}`,
+          step({ run: `sleep 1; echo ${i} > out/q${i}.txt`, outs: [`out/q${i}.txt`] }),
+        ]),
+      );
+      t = performance.now();
+      await runPipeline(deps, definePipeline({ name: "sequential", steps: seq }), { jobs: 1 });
+      const seqSeconds = (performance.now() - t) / 1000;
+      record({
+        name: "reference: the same 8 steps one at a time (DVC-style sequential, --jobs 1)",
+        value: seqSeconds,
+        unit: "s",
+        seconds: seqSeconds,
+      });
     } finally {
       await ws.close();
     }
