@@ -6,6 +6,8 @@ import { createRegistryService, type RegistryService } from "../../../registry/s
 import type { Workspace } from "../../../workspace.ts";
 import { withWorkspace } from "../../context.ts";
 import { emit, table } from "../../output.ts";
+import { registerModelExportCommand } from "./export.ts";
+import { registerModelImportCommand } from "./import.ts";
 
 /** On the command line the local user owns the store, so acts as admin (the server checks roles per token). */
 function registry(ws: Workspace): RegistryService {
@@ -34,6 +36,8 @@ export function registerModelCommands(program: Command): void {
     .command("models")
     .description("the model registry: versions, aliases, gated promotion, lineage")
     .exitOverride();
+  registerModelImportCommand(models);
+  registerModelExportCommand(models);
 
   models
     .command("list")
