@@ -74,7 +74,7 @@ describe("loopml data", () => {
     expect(co.written).toBe(1);
     expect(readFileSync(join(tmp.path, "data", "sales.csv"), "utf8").split("\n").length).toBe(202);
     expect(json<{ clean: boolean }[]>(["data", "status", "sales"])[0]?.clean).toBe(true);
-  });
+  }, 180_000); // nine CLI runs: about 60 s on a 2-core machine at load 25
 
   it("rejects a ragged CSV with exit 2, records nothing, and names the datasets that exist", () => {
     writeFileSync(join(tmp.path, "data", "ragged.csv"), "a,b,c\n1,2,3\n4,5\n6,7,8\n");
