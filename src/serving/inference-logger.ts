@@ -54,18 +54,65 @@ export interface InferenceLogger {
   close(timeoutMs?: number): Promise<void>;
 }
 
-interface Entry {
-  readonly batch: Batch;
-  readonly predictions: Float64Array;
-  readonly probabilities: Float64Array | undefined;
-  readonly requestId: string;
-  readonly ts: number;
-}
-
+/** One model version's waiting rows, already columnar: logging copies numbers, it keeps no request objects alive. */
 interface Pending {
   readonly model: LoggedModel;
-  entries: Entry[];
   rows: number;
+  requestIds: string[];
+  ts: Float64Array;
+  predictions: Float64Array;
+  probabilities: Float64Array | null;
+  /** One per input: numbers for "double" inputs, cells for "string" inputs. */
+  columns: (Float64Array | (string | null)[])[];
+}
+
+function newPending(model: LoggedModel, capacity: number): Pending {
+  return {
+    model,
+    rows: 0,
+    requestIds: [],
+    ts: new Float64Array(capacity),
+    predictions: new Float64Array(capacity),
+    probabilities: model.signature.task === "binary" ? new Float64Array(capacity) : null,
+    columns: model.signature.inputs.map((c) => (c.type === "string" ? [] : new Float64Array(capacity))),
+  };
+}
+
+function grow(a: Float64Array, need: number): Float64Array {
+  if (need <= a.length) return a;
+  const b = new Float64Array(Math.max(need, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+function append(g: Pending, batch: Batch, result: PredictResult, requestId: string, ts: number): void {
+  const n = batch.nRows;
+  const r0 = g.rows;
+  const need = r0 + n;
+  g.ts = grow(g.ts, need);
+  g.predictions = grow(g.predictions, need);
+  if (g.probabilities) g.probabilities = grow(g.probabilities, need);
+  const width = g.columns.length;
+  for (let c = 0; c < width; c++) {
+    const col = g.columns[c] as Float64Array | (string | null)[];
+    if (col instanceof Float64Array) {
+      const out = grow(col, need);
+      g.columns[c] = out;
+      for (let i = 0; i < n; i++) out[r0 + i] = batch.values[i * width + c] as number;
+    } else {
+      const cells = batch.strings[c];
+      for (let i = 0; i < n; i++) col.push(cells?.[i] ?? null);
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    g.requestIds.push(n === 1 ? requestId : `${requestId}:${i}`);
+    g.ts[r0 + i] = ts;
+    g.predictions[r0 + i] = result.predictions[i] as number;
+    // The positive class of a binary model; probabilities are row-major, two per row.
+    if (g.probabilities)
+      g.probabilities[r0 + i] = result.probabilities ? (result.probabilities[i * 2 + 1] as number) : NaN;
+  }
+  g.rows = need;
 }
 
 /**
@@ -125,18 +172,11 @@ export function createInferenceLogger(
       let group = pending.get(key);
       if (!group || group.model !== model) {
         if (group) void startWrite();
-        group = { model, entries: [], rows: 0 };
+        group = newPending(model, Math.min(options.flushRows, 1024));
         pending.set(key, group);
       }
-      // Copies: the result may be a view into a micro-batch that the runtime could reuse.
-      group.entries.push({
-        batch,
-        predictions: result.predictions.slice(),
-        probabilities: result.probabilities?.slice(),
-        requestId,
-        ts,
-      });
-      group.rows += n;
+      // Copied now: the result may be a view into a micro-batch that the runtime could reuse.
+      append(group, batch, result, requestId, ts);
       pendingRows += n;
       if (pendingRows >= options.flushRows) void startWrite();
       else if (!timer) {
@@ -164,41 +204,22 @@ export function createInferenceLogger(
   };
 }
 
-/** Turns the row-major requests of one model version into one columnar batch. */
-function toRecords(group: Pending): InferenceRecords {
-  const { model, entries, rows } = group;
-  const inputs = model.signature.inputs;
-  const width = inputs.length;
-  const binary = model.signature.task === "binary";
-  const requestIds = new Array<string>(rows);
-  const ts = new Float64Array(rows);
-  const predictions = new Float64Array(rows);
-  const probabilities = binary ? new Float64Array(rows) : undefined;
-  const columns = inputs.map((c) =>
-    c.type === "string" ? new Array<string | null>(rows) : new Float64Array(rows),
-  );
-  let r = 0;
-  for (const e of entries) {
-    const n = e.batch.nRows;
-    for (let i = 0; i < n; i++, r++) {
-      requestIds[r] = n === 1 ? e.requestId : `${e.requestId}:${i}`;
-      ts[r] = e.ts;
-      predictions[r] = e.predictions[i] as number;
-      if (probabilities) probabilities[r] = e.probabilities ? (e.probabilities[i * 2 + 1] as number) : NaN;
-      for (let c = 0; c < width; c++) {
-        const col = columns[c] as Float64Array | (string | null)[];
-        if (col instanceof Float64Array) col[r] = e.batch.values[i * width + c] as number;
-        else col[r] = e.batch.strings[c]?.[i] ?? null;
-      }
-    }
-  }
+/** The waiting rows of one model version as one columnar batch. */
+function toRecords(g: Pending): InferenceRecords {
+  const n = g.rows;
+  const inputs = g.model.signature.inputs;
   return {
-    model: model.name,
-    version: model.version,
-    requestIds,
-    ts,
-    inputs: Object.fromEntries(inputs.map((c, i) => [c.name, columns[i] as Float64Array])),
-    predictions,
-    ...(probabilities && { probabilities }),
+    model: g.model.name,
+    version: g.model.version,
+    requestIds: g.requestIds,
+    ts: g.ts.subarray(0, n),
+    inputs: Object.fromEntries(
+      inputs.map((c, i) => {
+        const col = g.columns[i] as Float64Array | (string | null)[];
+        return [c.name, col instanceof Float64Array ? col.subarray(0, n) : col];
+      }),
+    ),
+    predictions: g.predictions.subarray(0, n),
+    ...(g.probabilities && { probabilities: g.probabilities.subarray(0, n) }),
   };
 }
