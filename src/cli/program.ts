@@ -32,6 +32,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   plan: async () => (await import("./commands/plan/index.ts")).registerPlanCommand,
   apply: async () => (await import("./commands/apply/index.ts")).registerApplyCommand,
   up: async () => (await import("./commands/up/index.ts")).registerUpCommand,
+  ci: async () => (await import("./commands/ci/index.ts")).registerCiCommands,
 };
 
 /** Global options that take a value, so that the scan below does not mistake the value for a command. */
