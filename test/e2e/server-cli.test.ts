@@ -1,5 +1,8 @@
 // The tracking, registry and server commands through the real CLI binary, against a workspace seeded by the library.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDataService } from "../../src/data/service.ts";
 import { createRegistryEvents } from "../../src/registry/events.ts";
 import { createRegistryService } from "../../src/registry/service.ts";
 import { createTrackingService } from "../../src/tracking/service.ts";
@@ -9,19 +12,26 @@ import { loopml } from "./cli.ts";
 
 const tmp = makeTempDir();
 const runIds: string[] = [];
+let datasetBlob = "";
+let modelBlob = "";
 beforeAll(async () => {
   const ws = await openWorkspace({ dir: tmp.path });
   try {
+    writeFileSync(join(tmp.path, "flights.csv"), "month,delay\n1,5\n2,7\n");
+    const added = await createDataService(ws).add("flights.csv", { name: "flights" });
+    datasetBlob = added.version.id;
     const t = createTrackingService(ws);
     for (let i = 0; i < 3; i++) {
       await t.withRun({ experiment: "churn", code: null }, async (run) => {
         runIds.push(run.id);
         await run.logParams({ model: i === 0 ? "linear" : "gbdt" });
+        await run.logInputs([`flights@${added.version.seq}`], "training");
         await run.logMetrics({ auc: 0.8 + i / 20 });
       });
     }
     const r = createRegistryService({ ...ws, events: createRegistryEvents() });
     const blob = await ws.blobs.put(Buffer.from("model"));
+    modelBlob = blob.id;
     await r.createModel("churn", {
       policy: { metricRules: [{ metric: "auc", op: ">=" }], protectedAliases: ["production"] },
     });
@@ -85,6 +95,10 @@ describe("loopml runs | experiments | models | server token", () => {
     expect(JSON.parse(forced.stdout)).toMatchObject({ status: "moved", forced: true });
     const lineage = run("models", "lineage", "churn@production");
     expect(lineage.stdout).toContain(`run ${runIds[0]}`);
+    // The chain reaches the artifact's blob and the dataset version's blob id.
+    expect(lineage.stdout).toContain(`artifact ${modelBlob} (native)`);
+    expect(datasetBlob).toMatch(/^[0-9a-f]{64}$/);
+    expect(lineage.stdout).toMatch(new RegExp(`dataset flights@1 \\(training\\) ${datasetBlob}`));
     const models = JSON.parse(run("models", "list", "--json").stdout) as Array<{
       aliases: Record<string, number>;
     }>;
