@@ -1,4 +1,5 @@
 // The inference log: predictions stored as columnar batches (a row per batch in the store, its payload in a blob), read back as one frame.
+import { endianness } from "node:os";
 import { LoopmlError } from "../errors.ts";
 import type { Workspace } from "../workspace.ts";
 
@@ -42,6 +43,7 @@ export interface InferenceLogFrame {
 }
 
 const MAGIC = "LIL1";
+const LITTLE_ENDIAN = endianness() === "LE";
 
 interface BlobHeader {
   rows: number;
@@ -178,17 +180,23 @@ function encodeBatch(r: InferenceRecords, rows: number): Buffer {
   json += " ".repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
   const headerBytes = Buffer.from(json, "utf8");
   const sections = 2 + (header.probabilities ? 1 : 0) + numeric.length;
-  const out = Buffer.allocUnsafe(8 + headerBytes.length + sections * rows * 8);
+  // A fresh ArrayBuffer starts 8-byte aligned, so each section is one Float64Array copy (little-endian hosts).
+  const bytes = new ArrayBuffer(8 + headerBytes.length + sections * rows * 8);
+  const out = Buffer.from(bytes);
   out.write(MAGIC, 0, "latin1");
   out.writeUInt32LE(headerBytes.length, 4);
   headerBytes.copy(out, 8);
   let offset = 8 + headerBytes.length;
   const put = (values: ArrayLike<number | null>): void => {
-    for (let i = 0; i < rows; i++) {
-      const v = values[i];
-      out.writeDoubleLE(typeof v === "number" ? v : NaN, offset);
-      offset += 8;
+    const section = new Float64Array(bytes, offset, rows);
+    if (LITTLE_ENDIAN && values instanceof Float64Array) section.set(values.subarray(0, rows));
+    else {
+      for (let i = 0; i < rows; i++) {
+        const v = values[i];
+        out.writeDoubleLE(typeof v === "number" ? v : NaN, offset + i * 8);
+      }
     }
+    offset += rows * 8;
   };
   put(r.ts);
   put(r.predictions);
