@@ -10,6 +10,7 @@ const BENCHMARKS = [
   "pipeline/pipeline.ts",
   "tracking/tracking.ts",
   "learn/gbdt-vs-xgboost.ts",
+  "learn/explain-export.ts",
   "drift/drift-vs-scipy.ts",
   "serving/serving-vs-flask.ts",
   "automl/automl-vs-optuna.ts",
