@@ -27,6 +27,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   predict: async () => (await import("./commands/predict/index.ts")).registerPredictCommand,
   deploy: async () => (await import("./commands/deploy/index.ts")).registerDeployCommands,
   automl: async () => (await import("./commands/automl/index.ts")).registerAutomlCommand,
+  train: async () => (await import("./commands/train/index.ts")).registerTrainCommand,
   worker: async () => (await import("./commands/worker/index.ts")).registerWorkerCommand,
   schema: async () => (await import("./commands/schema/index.ts")).registerSchemaCommand,
   plan: async () => (await import("./commands/plan/index.ts")).registerPlanCommand,
