@@ -1,5 +1,6 @@
 // Column profiles of CSV/Parquet files with DuckDB: inferred types, counts, moments, quantiles, histograms, top-k.
 import type { DuckDBConnection } from "@duckdb/node-api";
+import { LoopmlError } from "../errors.ts";
 import type { ColumnProfile, ColumnType, TableProfile } from "./types.ts";
 import { isTabular, openDuck, quoteIdent, readExpression, tableReadError } from "./duck.ts";
 
@@ -74,6 +75,15 @@ export async function profileFile(conn: DuckDBConnection, abs: string, path: str
 export async function profileTable(conn: DuckDBConnection, table: string): Promise<TableProfile> {
   const described = await rows(conn, `DESCRIBE ${quoteIdent(table)}`);
   const cols = described.map((r) => ({ name: String(r["column_name"]), type: String(r["column_type"]) }));
+  // DuckDB's SQL parser cannot take a NUL inside a quoted identifier: name the bad header instead of failing on SQL.
+  const nul = cols.find((c) => c.name.includes("\u0000"));
+  if (nul) {
+    throw new LoopmlError(
+      "INVALID_ARGUMENT",
+      `Column name ${JSON.stringify(nul.name)} contains a NUL character; fix the header row.`,
+      { column: nul.name },
+    );
+  }
   const t = quoteIdent(table);
   const aggs: string[] = ["count(*) AS n"];
   cols.forEach((c, i) => {

@@ -55,7 +55,16 @@ export function readYaml(
   const doc = parseDocument(text, { lineCounter });
   const first = doc.errors[0];
   if (first) throw new LoopmlError("INVALID_ARGUMENT", `${file} is not valid YAML: ${first.message}`);
-  const root: unknown = doc.toJS();
+  let root: unknown;
+  try {
+    // Unresolved aliases and alias bombs only surface when the document is turned into values.
+    root = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    throw new LoopmlError(
+      "INVALID_ARGUMENT",
+      `${file} is not valid YAML: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
   if (root !== null && root !== undefined && !isRecord(root))
     throw new LoopmlError("INVALID_ARGUMENT", `${file}: the document must be a mapping.`);
   return { root: root ?? {}, where: (path) => locate(doc, lineCounter, file, path) };
