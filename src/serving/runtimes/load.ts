@@ -22,6 +22,8 @@ export function loadRuntime(doc: unknown, source = "the model"): ModelRuntime {
   if (doc instanceof Uint8Array && isEnvelope(doc)) return createNativeRuntime(doc);
   if (doc !== null && typeof doc === "object" && !Array.isArray(doc)) {
     const record = doc as Record<string, unknown>;
+    // loopml-model documents also have a "learner" key: test the format first.
+    if (record.format === "loopml-model") return createNativeRuntime(doc);
     if ("learner" in record) return createXgboostJsonRuntime(doc);
     if (record.format === "loopml-gbdt") return createNativeRuntime(doc);
     if (record.format === "loopml-automl") return createAutomlRuntime(doc);

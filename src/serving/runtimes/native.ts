@@ -1,5 +1,6 @@
 // The native runtime: loopml's own GBDT models (learn/gbdt, "loopml-gbdt" JSON) served in process.
-import type { CategoricalColumn, Column } from "../../learn/frame.ts";
+import { frameFromColumns, type CategoricalColumn, type Column } from "../../learn/frame.ts";
+import { loadTabularModel, type TabularModel } from "../../learn/learner/index.ts";
 import type { GbdtModel } from "../../learn/gbdt/index.ts";
 import { loadGbdtModel } from "../../learn/serialize/index.ts";
 import type { Explanation } from "../../learn/explain/explain.ts";
@@ -80,6 +81,43 @@ export class NativeGbdtRuntime implements ModelRuntime {
 }
 
 /** Loads a model envelope (learn/serialize) or a model saved with `model.toJSON()` from learn/gbdt. */
-export function createNativeRuntime(doc: unknown): NativeGbdtRuntime {
+export function createNativeRuntime(doc: unknown): NativeGbdtRuntime | NativeTabularRuntime {
+  if ((doc as { format?: unknown } | null)?.format === "loopml-model") {
+    return new NativeTabularRuntime(loadTabularModel(doc));
+  }
   return new NativeGbdtRuntime(loadGbdtModel(doc as Uint8Array | string | object));
+}
+
+/** Any loopml learner saved by `loopml train` ("loopml-model": gbdt, rf, extra-trees, linear with preprocessing). */
+export class NativeTabularRuntime implements ModelRuntime {
+  readonly kind = "native";
+  readonly signature: ModelSignature;
+
+  constructor(readonly model: TabularModel) {
+    this.signature = {
+      inputs: model.inputs.map((f) => ({
+        name: f.name,
+        type: f.kind === "numeric" ? "double" : "string",
+        nullable: true,
+      })),
+      task: model.task,
+      nClasses: model.nClasses,
+    };
+  }
+
+  predict(batch: Batch): PredictResult {
+    const { nRows, values, strings } = batch;
+    const width = this.signature.inputs.length;
+    // Strings become a categorical column with their own dictionary; the model's preprocessing maps them by value.
+    const columns = this.model.inputs.map((spec, f): Column => {
+      const cells = strings[f];
+      if (cells) return frameFromColumns({ [spec.name]: cells.map((c) => c ?? null) }).columns[0] as Column;
+      const column = new Float64Array(nRows);
+      for (let r = 0; r < nRows; r++) column[r] = values[r * width + f] as number;
+      return { kind: "numeric", name: spec.name, values: column };
+    });
+    const frame = { nRows, columns };
+    if (this.model.task === "regression") return { predictions: this.model.predict(frame) };
+    return { predictions: this.model.predict(frame), probabilities: this.model.predictProba(frame) };
+  }
 }
