@@ -227,6 +227,8 @@ export function createTrackingService(deps: TrackingDeps, options: { actor?: str
           ? { end_time: change.endTime }
           : terminal && before.end_time === null && { end_time: clock.now() }),
       };
+      // Nothing to change (e.g. PATCH with {}): an empty UPDATE is invalid SQL, and there is nothing to audit.
+      if (Object.keys(set).length === 0) return runInfoFromRow(before);
       await tx.updateTable("runs").set(set).where("id", "=", id).execute();
       await audit.append(tx, {
         actor,
