@@ -103,6 +103,7 @@ describe("loopml automl", () => {
         ["x", "double"],
         ["kind", "string"],
       ]);
+      if (v.blobId === null) throw new Error("the registered version should have an artifact");
       const runtime = await loadRuntimeFromBytes(await again.blobs.getBytes(v.blobId), v.flavor, "m@1");
       const { predictions } = runtime.predict(
         decodeColumns(runtime.signature, { x: [90, 10], kind: ["a", "b"] }),
