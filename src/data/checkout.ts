@@ -1,7 +1,7 @@
 // data checkout and status: materialise a version hash-verified, and compare the disk with the last add.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { mkdir, open, readdir, realpath, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import { dirname, isAbsolute, join, relative } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { LoopmlError } from "../errors.ts";
 import { cacheHit, ingestFiles, type StatCacheEntry } from "./ingest.ts";
@@ -61,6 +61,8 @@ export async function checkoutData(
   let unchanged = 0;
   let bytesWritten = 0;
   const packCache: { id?: string; bytes?: Buffer } = {};
+  const projectReal = await realpath(projectDir);
+  const safeDirs = new Set<string>();
 
   for (const f of manifest.files) {
     if (ds.kind === "folder") assertSafeRelative(f.path);
@@ -71,6 +73,7 @@ export async function checkoutData(
     if (st?.isFile() && cacheHit(hit, st) && hit.digest === f.digest && (st.mode & 0o777) === f.mode) {
       unchanged++;
     } else {
+      await assertDirInsideProject(projectReal, dirname(abs), safeDirs);
       await materialise(ctx, manifest, f, abs, packCache);
       const after = await stat(abs);
       rows.set(path, {
@@ -113,6 +116,39 @@ export async function checkoutData(
   });
   await writePointer(projectDir, ds, version);
   return { version, path: ds.path, written, unchanged, removed, bytesWritten };
+}
+
+/**
+ * Refuses to write into a folder that is, or sits below, a symlink leading outside the project (a dataset
+ * folder replaced by a link must not let checkout write elsewhere). The file itself is replaced by rename,
+ * which never follows a link, so only its folder needs checking; checked folders are remembered.
+ */
+async function assertDirInsideProject(projectReal: string, dir: string, checked: Set<string>): Promise<void> {
+  if (checked.has(dir)) return;
+  let p = dir;
+  for (;;) {
+    let real: string;
+    try {
+      real = await realpath(p);
+    } catch (e) {
+      // Not there yet: checkout will create it below the nearest existing ancestor, which is what counts.
+      if ((e as NodeJS.ErrnoException).code === "ENOENT" && dirname(p) !== p) {
+        p = dirname(p);
+        continue;
+      }
+      throw e;
+    }
+    const r = relative(projectReal, real);
+    if (r.startsWith("..") || isAbsolute(r)) {
+      throw new LoopmlError(
+        "INVALID_ARGUMENT",
+        `${dir} leads outside the project folder (through a symlink to ${real}); checkout does not write there. Remove the link and retry.`,
+        { path: dir },
+      );
+    }
+    checked.add(dir);
+    return;
+  }
 }
 
 /**
