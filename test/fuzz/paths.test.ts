@@ -4,7 +4,7 @@ import { isAbsolute, join, relative } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createManualClock, createSequentialIds } from "../../src/_internal/clock.ts";
-import { resolveDataPath } from "../../src/data/walk.ts";
+import { resolveDataPath, type DataPath } from "../../src/data/walk.ts";
 import { isLoopmlError } from "../../src/errors.ts";
 import { createTrackingService } from "../../src/tracking/service.ts";
 import { checkArtifactPath } from "../../src/tracking/validate.ts";
@@ -149,9 +149,10 @@ describe("data paths (loopml data add)", () => {
           return;
         }
         accepted++;
-        expect(inside(project.path, got.abs), p).toBe(true);
-        expect(inside(realProject, realpathSync(got.abs)), p).toBe(true);
-        expect(got.rel.split("/")).not.toContain("..");
+        const { abs, rel } = got as DataPath;
+        expect(inside(project.path, abs), p).toBe(true);
+        expect(inside(realProject, realpathSync(abs)), p).toBe(true);
+        expect(rel.split("/")).not.toContain("..");
       }),
       { seed: SEED, numRuns: 1500 },
     );
