@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isLoopmlError } from "../../errors.ts";
 import { frameFromColumns, type Frame } from "../frame.ts";
-import { gbdt, type GbdtModel, type GbdtParams } from "../gbdt/index.ts";
+import { gbdt, loadModel, type GbdtModel, type GbdtParams } from "../gbdt/index.ts";
 import { createRng } from "../random.ts";
 import { attachCovers, countCovers, permutationImportance, treeImportance } from "./index.ts";
 
@@ -90,6 +90,22 @@ describe("GbdtModel.explain", () => {
     expect(Array.from(attached.contributions)).toEqual(Array.from(withBackground.contributions));
     expect(Array.from(attached.expectedValue)).toEqual(Array.from(withBackground.expectedValue));
     expectAdditive(model, test);
+  });
+
+  it("explains one row against the training data with the covers recorded in training, also after a JSON round trip", () => {
+    const train = data(800, 7, "regression");
+    const model = gbdt({ objective: "regression", ...FAST, subsample: 1 }).fit(train, "y");
+    const again = loadModel(JSON.parse(JSON.stringify(model.toJSON())));
+    const one = data(1, 8, "regression");
+    for (const m of [model, again]) {
+      const e = m.explain(one);
+      // Squared error has unit hessians, so the covers are training row counts and the expected value is
+      // the mean training prediction: a single row is no longer its own reference.
+      const mean = model.predict(train).reduce((a, b) => a + b, 0) / train.nRows;
+      expect(e.expectedValue[0]).toBeCloseTo(mean, 9);
+      expect(Array.from(e.contributions).some((c) => Math.abs(c) > 1e-6)).toBe(true);
+      expectAdditive(m, one);
+    }
   });
 
   it("rejects a frame without the model's columns", () => {

@@ -80,14 +80,17 @@ export function explainTrees(
   const nFeatures = features.length;
   const nNodes = forest.feature.length;
   const columns = featureColumns(frame, features, "explain");
-  let covers = options.covers ?? forest.cover ?? attachedCovers.get(owner);
-  if (!covers) {
-    const reference = options.background ?? frame;
-    const refColumns = options.background
-      ? featureColumns(reference, features, "explain background")
-      : columns;
-    covers = countCovers(forest, refColumns, reference.nRows);
-  }
+  // Most specific first: covers or reference rows given to this call, covers attached to the model, the
+  // training hessian sums the model recorded, and only then the explained rows themselves.
+  const background = options.background;
+  const covers =
+    options.covers ??
+    (background
+      ? countCovers(forest, featureColumns(background, features, "explain background"), background.nRows)
+      : undefined) ??
+    attachedCovers.get(owner) ??
+    forest.cover ??
+    countCovers(forest, columns, frame.nRows);
   if (covers.length !== nNodes) {
     throw new LoopmlError(
       "INVALID_ARGUMENT",

@@ -17,6 +17,7 @@ export class ForestBuilder {
   private readonly defaultLeft: number[] = [];
   private readonly value: number[] = [];
   private readonly gain: number[] = [];
+  private readonly cover: number[] = [];
   private readonly roots: number[] = [];
   /** categoryBits length after each tree, to cut the forest at any tree. */
   private readonly bitsEnd: number[] = [];
@@ -41,6 +42,7 @@ export class ForestBuilder {
       this.defaultLeft.push(tree.defaultLeft[i] ? 1 : 0);
       this.value.push(tree.value[i] as number);
       this.gain.push(tree.gain[i] as number);
+      this.cover.push(tree.cover[i] as number);
     }
     this.bitsEnd.push(this.categoryBits.length);
   }
@@ -60,6 +62,7 @@ export class ForestBuilder {
       value: Float64Array.from(this.value.slice(0, end)),
       gain: Float64Array.from(this.gain.slice(0, end)),
       roots: Int32Array.from(this.roots.slice(0, nTrees)),
+      cover: Float64Array.from(this.cover.slice(0, end)),
     };
   }
 }
@@ -80,6 +83,7 @@ export function encodeForest(forest: FlatForest): Encoded {
     value: enc(forest.value),
     gain: enc(forest.gain),
     roots: enc(forest.roots),
+    ...(forest.cover && { cover: enc(forest.cover) }),
   };
 }
 
@@ -105,10 +109,12 @@ export function decodeForest(encoded: Encoded): FlatForest {
     value: new Float64Array(bytes("value", 8)),
     gain: new Float64Array(bytes("gain", 8)),
     roots: new Int32Array(bytes("roots", 4)),
+    // Models saved before covers were recorded have none; explanations then count covers on data.
+    ...(typeof encoded.cover === "string" && { cover: new Float64Array(bytes("cover", 8)) }),
   };
   const n = forest.feature.length;
   for (const key of Object.keys(forest) as (keyof FlatForest)[]) {
-    if (key !== "roots" && key !== "categoryBits" && forest[key].length !== n) {
+    if (key !== "roots" && key !== "categoryBits" && forest[key]?.length !== n) {
       throw badModel(`forest.${key} has the wrong length`);
     }
   }

@@ -29,6 +29,8 @@ export interface GrownTree {
   readonly right: number[];
   readonly value: number[];
   readonly gain: number[];
+  /** Sum of the training hessians reaching each node (XGBoost's "cover"): TreeSHAP's reference weights. */
+  readonly cover: number[];
 }
 
 interface Split {
@@ -72,6 +74,7 @@ export function growTree(
     right: [],
     value: [],
     gain: [],
+    cover: [],
   };
   const newNode = (): number => {
     tree.feature.push(-1);
@@ -82,6 +85,7 @@ export function growTree(
     tree.right.push(-1);
     tree.value.push(0);
     tree.gain.push(0);
+    tree.cover.push(0);
     return tree.feature.length - 1;
   };
   const canSplit = (c: { depth: number; hess: number; start: number; end: number }): boolean =>
@@ -116,6 +120,7 @@ export function growTree(
     hist: null,
     split: null,
   };
+  tree.cover[root.id] = rootHess;
   if (canSplit(root)) {
     root.hist = takeHist(ws);
     buildHistogram(ws, root.hist, 0, nRows, features);
@@ -160,6 +165,8 @@ export function growTree(
       hist: null,
       split: null,
     };
+    tree.cover[left.id] = left.hess;
+    tree.cover[right.id] = right.hess;
     tree.feature[c.id] = split.feature;
     tree.bin[c.id] = split.bin;
     tree.categories[c.id] = split.categories;

@@ -87,6 +87,8 @@ export interface FlatForest {
   readonly gain: Float64Array;
   /** Root node index of each tree; tree t adds to output t % nOutputs. */
   readonly roots: Int32Array;
+  /** Training hessian sum per node (TreeSHAP covers); absent in models saved before it was recorded. */
+  readonly cover?: Float64Array;
 }
 
 export interface GbdtModelJson {

@@ -123,10 +123,16 @@ function checkForest(arrays: Readonly<Record<string, TypedArray>>, nFeatures: nu
     if (!(a instanceof type)) throw badForest(`forest.${key} is missing or has the wrong type`);
     out[key] = a;
   }
+  const n = (out.feature as Int32Array).length;
+  const cover = arrays["forest.cover"];
+  if (cover !== undefined) {
+    if (!(cover instanceof Float64Array) || cover.length !== n)
+      throw badForest("forest.cover does not match");
+    out.cover = cover;
+  }
   const f = out as unknown as FlatForest;
-  const n = f.feature.length;
   for (const key of Object.keys(FOREST_TYPES) as (keyof FlatForest)[]) {
-    if (key !== "roots" && key !== "categoryBits" && f[key].length !== n) {
+    if (key !== "roots" && key !== "categoryBits" && f[key]?.length !== n) {
       throw badForest(`forest.${key} has the wrong length`);
     }
   }
