@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import { mkdirSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import fc from "fast-check";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createManualClock, createSequentialIds } from "../../src/_internal/clock.ts";
@@ -311,6 +312,47 @@ describe("limits", () => {
     expect(mlflow.statusCode).toBe(413);
     expect(mlflow.json<Json>()["error_code"]).toBe("REQUEST_LIMIT_EXCEEDED");
     expect((await ws.audit.verify()).events).toBe(before);
+  });
+});
+
+describe("limits on uploads and headers", () => {
+  it("an artifact upload over the artifact limit is answered 413 and stores nothing", async () => {
+    await as("editor", "POST", "/api/v1/experiments", { name: "big" });
+    const run = (await as("editor", "POST", "/api/v1/runs", { experiment: "big" })).json<Json>()[
+      "id"
+    ] as string;
+    const res = await as(
+      "editor",
+      "PUT",
+      `/api/v1/runs/${run}/artifacts/big.bin`,
+      Buffer.alloc(256 * 1024),
+      "application/octet-stream",
+    );
+    expect(res.statusCode, res.body).toBe(413);
+    expect((await as("viewer", "GET", `/api/v1/runs/${run}/artifacts`)).json<Json>()["artifacts"]).toEqual(
+      [],
+    );
+  });
+
+  it("arbitrary Authorization headers are 401, never 5xx", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string({ maxLength: 80 }),
+          fc.string({ maxLength: 60 }).map((t) => `Bearer ${t}`),
+          fc.constantFrom("Bearer", "Bearer  ", "Basic YWRtaW46YWRtaW4=", `bearer ${"x".repeat(4096)}`),
+        ),
+        async (header) => {
+          const res = await app.inject({
+            method: "GET",
+            url: "/api/v1/experiments",
+            headers: { authorization: header.replace(/[\r\n\0]/g, "") },
+          });
+          expect(res.statusCode, JSON.stringify(header)).toBe(401);
+        },
+      ),
+      { seed: 20261127, numRuns: 300 },
+    );
   });
 });
 
