@@ -177,6 +177,7 @@ export async function createApp(options: CreateAppOptions): Promise<FastifyInsta
     { prefix: "/api/2.0/mlflow-artifacts" },
   );
   (await import("../monitoring/routes.ts")).registerMonitoringRoutes(app, ctx);
+  (await import("./routes/ui.ts")).registerUiRoutes(app, ctx);
   await app.ready();
   return app;
 }

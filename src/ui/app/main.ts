@@ -1,0 +1,70 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+// The dashboard shell: hash routing, login with an API token when the server asks for one, the caller's role.
+import { ApiError, api, setToken, type Role } from "./api.ts";
+import { auditPage } from "./audit.ts";
+import { errorBox, h } from "./dom.ts";
+import { modelsPage } from "./models.ts";
+import { runsPage } from "./runs.ts";
+
+const main = document.getElementById("main")!;
+const who = document.getElementById("who")!;
+let role: Role = "viewer";
+
+function loginForm(reason: string): void {
+  const token = h("input", { type: "password", id: "token", autocomplete: "off" });
+  main.replaceChildren(
+    h("h1", {}, "Sign in"),
+    h("p", {}, reason),
+    h(
+      "form",
+      {
+        class: "toolbar",
+        onsubmit: (ev: Event) => {
+          ev.preventDefault();
+          setToken(token.value.trim());
+          void route();
+        },
+      },
+      h("label", { for: "token" }, "API token", token),
+      h("button", { type: "submit" }, "Sign in"),
+    ),
+  );
+  token.focus();
+}
+
+async function route(): Promise<void> {
+  const [page = "runs", arg] = location.hash.replace(/^#\/?/, "").split("/");
+  for (const a of document.querySelectorAll("header nav a")) {
+    if (a.getAttribute("href") === `#/${page}`) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  try {
+    const me = await api<{ actor: string; role: Role }>("GET", "/api/v1/ui/whoami");
+    role = me.role;
+    who.replaceChildren(
+      `${me.actor} (${me.role}) `,
+      h(
+        "button",
+        {
+          onclick: () => {
+            setToken(null);
+            location.reload();
+          },
+        },
+        "Sign out",
+      ),
+    );
+    main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+    if (page === "models") await modelsPage(main, role, arg ? decodeURIComponent(arg) : undefined);
+    else if (page === "audit") await auditPage(main);
+    else await runsPage(main);
+    document.title = `loopml · ${page}`;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) loginForm("This server needs an API token.");
+    else main.replaceChildren(errorBox(e));
+  }
+}
+
+window.addEventListener("hashchange", () => void route());
+void route();
