@@ -95,6 +95,9 @@ RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
 ${needsStore ? "" : `COPY ${MODEL_FILE} ./${MODEL_FILE}\n`}ENV NODE_ENV=production LOOPML_LOG_LEVEL=info
 ${needsStore ? '# Every replica reads the same registry: pass the shared store at run time (postgres:// and s3://).\nENV LOOPML_STORE="" LOOPML_ARTIFACTS=""\n' : ""}EXPOSE ${port}
 USER node
+# On 0.0.0.0 loopml serve answers only bearers of an API token from the store (loopml server token create
+# NAME --role viewer); /healthz, /readyz and /v2/health stay open for probes. Behind a gateway that already
+# authenticates callers, add "--allow-anonymous" to the command below.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s CMD node -e "fetch('http://127.0.0.1:${port}/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
 CMD ${cmd}
 `;

@@ -21,7 +21,9 @@ import type { ServedModelSpec } from "../../../serving/models.ts";
 import { loadRuntimeFromFile } from "../../../serving/runtimes/load.ts";
 import { registerServingRoutes, type ServingOptions } from "../../../serving/server.ts";
 import type { Workspace } from "../../../workspace.ts";
+import { isLoopback } from "../../../server/listen.ts";
 import { withWorkspace } from "../../context.ts";
+import { requireToken, servingGuard, type RequestGuard } from "./auth.ts";
 import {
   parseCanary,
   parsePositive,
@@ -32,6 +34,7 @@ import {
 } from "./plan.ts";
 
 interface ServeOptions {
+  allowAnonymous?: boolean;
   port: number;
   host: string;
   name?: string;
@@ -64,7 +67,15 @@ export function registerServeCommand(program: Command): void {
       "NAME@ALIAS of a registered model, or model files (XGBoost JSON, loopml GBDT JSON) as FILE or NAME=FILE",
     )
     .option("-p, --port <port>", "port to listen on", parseCount, 8080)
-    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option(
+      "--host <host>",
+      "address to listen on; beyond 127.0.0.1 every request but the health probes needs an API token",
+      "127.0.0.1",
+    )
+    .option(
+      "--allow-anonymous",
+      "serve a public address without tokens: only behind a gateway or mesh that authenticates callers",
+    )
     .option(
       "--deployment <name>",
       "serve a stored deployment (its model, canary, shadow, rollback and logging) and follow its changes",
@@ -155,7 +166,12 @@ export function registerServeCommand(program: Command): void {
           );
         }
         const specs = await loadFiles(sources, opts);
-        await runServer(opts, { models: specs });
+        // Beyond 127.0.0.1 the tokens live in the project's store, so only then is a workspace opened.
+        if (isLoopback(opts.host) || opts.allowAnonymous === true) await runServer(opts, { models: specs });
+        else
+          await withWorkspace(cmd, async (ws) =>
+            runServer(opts, { models: specs }, undefined, await servingGuard(ws, opts.host)),
+          );
         return;
       }
       await withWorkspace(cmd, (ws) => serveRegistry(ws, sources, opts));
@@ -184,6 +200,7 @@ async function serveRegistry(
   sources: readonly ServeSource[],
   opts: ServeOptions,
 ): Promise<void> {
+  const guard = opts.allowAnonymous === true ? null : await servingGuard(ws, opts.host);
   const events = createRegistryEvents();
   const registry = createRegistryService({ ...ws, events }, { actor: ws.config.actor });
   const source = { registry, blobs: ws.blobs };
@@ -270,6 +287,7 @@ async function serveRegistry(
       follower.start();
       return () => follower?.stop();
     },
+    guard,
   );
 }
 
@@ -277,8 +295,10 @@ async function runServer(
   opts: ServeOptions,
   serving: ServingOptions,
   onStarted?: (app: FastifyInstance, handle: Awaited<ReturnType<typeof registerServingRoutes>>) => () => void,
+  guard: RequestGuard | null = null,
 ): Promise<void> {
   const app = Fastify({ logger: opts.accessLog, bodyLimit: 32 * 1024 * 1024 });
+  if (guard) requireToken(app, guard);
   const handle = await registerServingRoutes(app, {
     ...serving,
     limits: { maxRows: opts.maxRows },
