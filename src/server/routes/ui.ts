@@ -114,18 +114,28 @@ export function registerUiRoutes(app: FastifyInstance, ctx: RouteContext, distDi
         z.object({ buckets: z.coerce.number().int().min(10).max(10_000).optional() }),
         req.query,
       );
-      const points = await ctx.tracking(req).metricHistory(req.params.id, req.params.key);
-      if (points.length === 0) {
+      // Checks the run exists and the caller may read it; then only the two needed columns, no point objects.
+      await ctx.tracking(req).getRun(req.params.id);
+      const rows = await ctx.workspace.store.db
+        .selectFrom("run_metrics")
+        .select(["step", "value", "is_nan"])
+        .where("run_id", "=", req.params.id)
+        .where("key", "=", req.params.key)
+        .orderBy("step")
+        .orderBy("timestamp")
+        .execute();
+      if (rows.length === 0) {
         throw new LoopmlError("NOT_FOUND", `Run ${req.params.id} has no metric "${req.params.key}".`);
       }
-      const steps = new Float64Array(points.length);
-      const values = new Float64Array(points.length);
-      points.forEach((p, i) => {
-        steps[i] = p.step;
-        values[i] = p.value;
-      });
+      const steps = new Float64Array(rows.length);
+      const values = new Float64Array(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i]!;
+        steps[i] = Number(r.step);
+        values[i] = r.is_nan === 1 ? NaN : Number(r.value);
+      }
       const d = downsampleMinMax(steps, values, q.buckets ?? 1000);
-      return { total: points.length, steps: Array.from(d.steps), values: Array.from(d.values) };
+      return { total: rows.length, steps: Array.from(d.steps), values: Array.from(d.values) };
     },
   );
 }

@@ -26,7 +26,9 @@ interface Column {
 }
 
 const ROW_H = 28;
-const PAGE = 500;
+// The first page is small so the table is interactive quickly; later pages arrive while scrolling.
+const FIRST_PAGE = 100;
+const PAGE = 1000;
 
 const BASE: Column[] = [
   { id: "name", label: "Run", orderKey: "run_name", get: (r) => r.info.name },
@@ -47,9 +49,11 @@ function keyColumn(kind: "metrics" | "params" | "tags", key: string): Column {
 }
 
 export async function runsPage(root: HTMLElement): Promise<void> {
-  const experiments = (
-    await api<{ experiments: Array<{ id: string; name: string }> }>("GET", "/api/v1/experiments")
-  ).experiments;
+  // Fetched alongside the first page of runs rather than before it: the table is what people wait for.
+  const experimentsLoaded = api<{ experiments: Array<{ id: string; name: string }> }>(
+    "GET",
+    "/api/v1/experiments",
+  );
   const state = {
     rows: [] as Run[],
     next: undefined as string | undefined,
@@ -63,7 +67,6 @@ export async function runsPage(root: HTMLElement): Promise<void> {
     "select",
     { id: "exp", "aria-label": "Experiment" },
     h("option", { value: "" }, "All experiments"),
-    ...experiments.map((e) => h("option", { value: e.id }, e.name)),
   );
   const filter = h("input", {
     type: "text",
@@ -232,7 +235,7 @@ export async function runsPage(root: HTMLElement): Promise<void> {
         ...(expSelect.value && { experiments: [expSelect.value] }),
         ...(filter.value.trim() && { filter: filter.value.trim() }),
         orderBy: [state.order],
-        maxResults: PAGE,
+        maxResults: state.next ? PAGE : FIRST_PAGE,
         ...(state.next && { pageToken: state.next }),
       });
       if (gen !== state.generation) return;
@@ -294,7 +297,8 @@ export async function runsPage(root: HTMLElement): Promise<void> {
     compare,
   );
   expSelect.addEventListener("change", () => void reload());
-  await reload();
+  const [{ experiments }] = await Promise.all([experimentsLoaded, reload()]);
+  expSelect.append(...experiments.map((e) => h("option", { value: e.id }, e.name)));
 }
 
 /** Overlaid metric curves for the chosen key (downsampled by the server) and the params that differ. */
