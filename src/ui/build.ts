@@ -1,13 +1,19 @@
 // Builds the dashboard's static assets (one ES module bundle, its CSS and index.html) into dist/ui with esbuild.
 // Run at install time (`npx tsx src/ui/build.ts`); the server also rebuilds lazily when sources are newer.
-import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const UI_SOURCE_DIR = join(here, "app");
-export const UI_DIST_DIR = join(here, "..", "..", "dist", "ui");
-const UPLOT_CSS = join(here, "..", "..", "node_modules", "uplot", "dist", "uPlot.min.css");
+// This module also runs from the CLI bundle in dist/cli: find the project root by walking up to package.json.
+function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+const root = projectRoot();
+export const UI_SOURCE_DIR = join(root, "src", "ui", "app");
+export const UI_DIST_DIR = join(root, "dist", "ui");
+const UPLOT_CSS = join(root, "node_modules", "uplot", "dist", "uPlot.min.css");
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -20,11 +26,11 @@ function newestMtime(dir: string): number {
 
 /** True when dist/ui holds a bundle at least as new as every UI source file. */
 export function uiBuildIsFresh(outDir = UI_DIST_DIR): boolean {
-  try {
-    return statSync(join(outDir, "app.js")).mtimeMs >= newestMtime(UI_SOURCE_DIR);
-  } catch {
-    return false;
-  }
+  const built = join(outDir, "app.js");
+  if (!existsSync(built)) return false;
+  // An installed copy without sources serves what was built at install time.
+  if (!existsSync(UI_SOURCE_DIR)) return true;
+  return statSync(built).mtimeMs >= newestMtime(UI_SOURCE_DIR);
 }
 
 /** Bundles src/ui/app into `outDir` (swapped in atomically so a server never serves a half-written file). */
