@@ -4,7 +4,6 @@ import type { LoopTables } from "./schema/loop.ts";
 import type { MonitoringTables } from "./schema/monitoring.ts";
 import type { QueueTables } from "./schema/queue.ts";
 import type { ServingTables } from "./schema/serving.ts";
-import type { UiTables } from "./schema/ui.ts";
 
 export interface MetaTable {
   key: string;
@@ -254,7 +253,7 @@ export interface StepCacheTable {
 }
 
 /** Later modules declare their tables in ./schema/<module>.ts, so that parallel work does not edit one file. */
-export interface Database extends ServingTables, MonitoringTables, QueueTables, LoopTables, UiTables {
+export interface Database extends ServingTables, MonitoringTables, QueueTables, LoopTables {
   meta: MetaTable;
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;

@@ -9,8 +9,7 @@ import * as serving from "./0006-serving.ts";
 import * as monitoring from "./0007-monitoring.ts";
 import * as queue from "./0008-queue.ts";
 import * as loop from "./0009-loop.ts";
-import * as ui from "./0010-ui.ts";
-import * as trackingIndexes from "./0011-tracking-indexes.ts";
+import * as trackingIndexes from "./0010-tracking-indexes.ts";
 
 export type Up = (db: Kysely<unknown>) => Promise<void>;
 
@@ -24,8 +23,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Up]> = [
   ["0007-monitoring", monitoring.up],
   ["0008-queue", queue.up],
   ["0009-loop", loop.up],
-  ["0010-ui", ui.up],
-  ["0011-tracking-indexes", trackingIndexes.up],
+  ["0010-tracking-indexes", trackingIndexes.up],
 ];
 
 export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map(([name]) => name);

@@ -1,6 +1,0 @@
-// Reserved slot for the ui module's tables; its owner replaces this body with the real migration.
-import type { Kysely } from "kysely";
-
-export async function up(_db: Kysely<unknown>): Promise<void> {
-  // Intentionally empty until the ui tables land.
-}
