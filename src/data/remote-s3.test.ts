@@ -79,20 +79,36 @@ async function remoteIds(prefix: string): Promise<Set<string>> {
   }
 }
 
+/** Deterministic incompressible bytes (xorshift32), so chunk boundaries are the same on every run. */
+function seededBytes(n: number, seed: number): Buffer {
+  const out = Buffer.alloc(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
 describe("data push / pull with S3", () => {
   it("sends only missing chunks, batches small files into packs, and a clone pulls them back", async () => {
     const { dir, ws } = await project("proj");
     const data = createDataService(ws);
     const uri = `s3://${s3.bucket}/only-missing`;
-    const big = randomBytes(3 << 20);
+    // Seeded, and large enough for several ~1 MiB chunks: with 3 random MiB the file was sometimes one chunk,
+    // and an append then rewrote all of it.
+    const big = seededBytes(12 << 20, 7);
     await writeFile(join(dir, "data", "big.bin"), big);
     await data.add("data/big.bin");
     const first = await data.push(uri);
     expect(first.copied).toBe(first.blobs);
+    expect(blobsOf((await data.show("big@1")).manifest).size).toBeGreaterThanOrEqual(4);
     expect((await remoteIds("only-missing")).size).toBe(first.blobs);
 
     // an append changes only the last chunk: the second push sends that and the new manifest
-    await writeFile(join(dir, "data", "big.bin"), Buffer.concat([big, randomBytes(10_000)]));
+    await writeFile(join(dir, "data", "big.bin"), Buffer.concat([big, seededBytes(10_000, 8)]));
     await data.add("data/big.bin");
     const second = await data.push(uri);
     const v1 = blobsOf((await data.show("big@1")).manifest);
