@@ -191,7 +191,12 @@ function sampleFeatures(all: Int32Array, fraction: number, rng: Rng): Int32Array
   return order.slice(0, m).sort();
 }
 
-function featureSpecs(frame: Frame, label: string, names: readonly string[] | undefined): FeatureSpec[] {
+/** The feature columns of a training frame (all but the label unless named), with their dictionaries. */
+export function featureSpecs(
+  frame: Frame,
+  label: string,
+  names: readonly string[] | undefined,
+): FeatureSpec[] {
   const chosen = names
     ? names.map((name) => getColumn(frame, name))
     : frame.columns.filter((c) => c.name !== label);

@@ -8,6 +8,7 @@ import type { FeatureSpec } from "../gbdt/types.ts";
 import { createRng } from "../random.ts";
 import { ForestModel, type ForestNodes, type ForestTask } from "./model.ts";
 import { growInParallel } from "./pool.ts";
+import { featureSpecs } from "../gbdt/train.ts";
 
 /** Below this many (row x tree) units the trees are grown on the calling thread: starting workers costs more. */
 const PARALLEL_MIN_WORK = 200_000;
@@ -168,29 +169,6 @@ function trainer(kind: "random-forest" | "extra-trees", params: ForestParams): F
       );
     },
   };
-}
-
-function featureSpecs(frame: Frame, label: string, names: readonly string[] | undefined): FeatureSpec[] {
-  const chosen = names
-    ? names.map((name) => getColumn(frame, name))
-    : frame.columns.filter((c) => c.name !== label);
-  if (chosen.some((c) => c.name === label)) {
-    throw new LoopmlError(
-      "INVALID_ARGUMENT",
-      `The label "${label}" cannot also be a feature; remove it from features.`,
-    );
-  }
-  if (chosen.length === 0) {
-    throw new LoopmlError(
-      "INVALID_ARGUMENT",
-      `The frame has no feature columns besides the label "${label}".`,
-    );
-  }
-  return chosen.map((c) =>
-    c.kind === "numeric"
-      ? { name: c.name, kind: c.kind }
-      : { name: c.name, kind: c.kind, dictionary: c.dictionary },
-  );
 }
 
 function labels(
