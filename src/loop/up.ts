@@ -44,6 +44,8 @@ export interface UpOptions {
 export interface UpHandle {
   readonly url: string | null;
   readonly app: FastifyInstance | null;
+  /** Writes the predictions buffered for the inference log now (it is otherwise written every second). */
+  flushInferenceLog(): Promise<void>;
   /** Stops taking work, finishes in-flight requests and ticks, flushes the inference log. */
   stop(): Promise<void>;
 }
@@ -70,13 +72,17 @@ export async function startUp(o: UpOptions): Promise<UpHandle> {
   }
 
   const stops: (() => Promise<void> | void)[] = [];
+  let flush = (): Promise<void> => Promise.resolve();
   let app: FastifyInstance | null = null;
   let url: string | null = null;
   const host = o.host ?? "127.0.0.1";
   if (roles.has("api") || roles.has("serving")) {
     const serving = Fastify({ bodyLimit: 32 * 1024 * 1024 });
-    if (roles.has("serving")) stops.push(...(await mountServing(serving, ws, events, log)));
-    else serving.get("/healthz", () => ({ status: "ok" }));
+    if (roles.has("serving")) {
+      const mounted = await mountServing(serving, ws, events, log);
+      stops.push(...mounted.stops);
+      flush = mounted.flush;
+    } else serving.get("/healthz", () => ({ status: "ok" }));
     await serving.ready();
     const api = roles.has("api")
       ? await createApp({ workspace: ws, auth: { allowAnonymous: isLoopback(host) }, events })
@@ -154,6 +160,7 @@ export async function startUp(o: UpOptions): Promise<UpHandle> {
   return {
     url,
     app,
+    flushInferenceLog: () => flush(),
     stop: () => {
       stopping ??= (async () => {
         for (const s of stops) await s();
@@ -163,67 +170,131 @@ export async function startUp(o: UpOptions): Promise<UpHandle> {
   };
 }
 
-/** Every stored deployment becomes an endpoint that follows its aliases; returns what stopping needs. */
+/**
+ * Every stored deployment becomes an endpoint that follows its aliases. A deployment whose alias points nowhere
+ * yet (nothing promoted) or that is created while up runs is picked up as soon as it can load: on an alias move
+ * in this process, or by a look at the stored deployments every `pollMs`.
+ */
 async function mountServing(
   app: FastifyInstance,
   ws: Workspace,
   events: ReturnType<typeof createRegistryEvents>,
   log: (line: string) => void,
-): Promise<(() => Promise<void> | void)[]> {
+  pollMs = 1000,
+): Promise<{ stops: (() => Promise<void> | void)[]; flush: () => Promise<void> }> {
   const registry = createRegistryService({ ...ws, events });
   const source = { registry, blobs: ws.blobs };
-  const afterSeq = await headSeq(ws);
-  const specs: ServedModelSpec[] = [];
-  const bindings: Binding[] = [];
-  const deployments = new Map<string, string>();
-  for (const d of await createDeploymentService(ws).list()) {
-    const name = splitModelRef(d.model).model;
-    if ([...deployments.values()].includes(name)) {
-      log(`deployment ${d.name}: model ${name} is already served by another deployment; skipped`);
-      continue;
+  const deploymentService = createDeploymentService(ws);
+  /** Deployment name → endpoint (the model's name). */
+  const served = new Map<string, string>();
+  const followers = new Map<string, Follower>();
+  const lastProblem = new Map<string, string>();
+  const note = (deployment: string, problem: string): void => {
+    if (lastProblem.get(deployment) === problem) return;
+    lastProblem.set(deployment, problem);
+    log(`deployment ${deployment}: ${problem}`);
+  };
+
+  /** The endpoints that can load now, among the stored deployments not served yet. */
+  const loadable = async (): Promise<
+    { deployment: string; spec: ServedModelSpec; bindings: Binding[] }[]
+  > => {
+    const out: { deployment: string; spec: ServedModelSpec; bindings: Binding[] }[] = [];
+    for (const d of await deploymentService.list()) {
+      if (served.has(d.name)) continue;
+      const name = splitModelRef(d.model).model;
+      if ([...served.values(), ...out.map((o) => o.spec.name)].includes(name)) {
+        note(d.name, `model ${name} is already served by another deployment; skipped`);
+        continue;
+      }
+      try {
+        const loaded = await loadEndpointSpec(source, {
+          name,
+          primary: d.model,
+          ...(d.canary && { canary: d.canary }),
+          ...(d.shadow && { shadow: d.shadow.model }),
+          ...(d.rollback && { rollback: d.rollback }),
+          ...(d.logging && { sampleRate: d.logging.sampleRate }),
+          ...(d.name !== name && { otherNames: [d.name] }),
+        });
+        out.push({ deployment: d.name, ...loaded });
+      } catch (e) {
+        // A deployment whose alias points nowhere yet (no model promoted) is not an error for the rest.
+        note(d.name, `not served yet (${(e as Error).message})`);
+      }
     }
-    try {
-      const loaded = await loadEndpointSpec(source, {
-        name,
-        primary: d.model,
-        ...(d.canary && { canary: d.canary }),
-        ...(d.shadow && { shadow: d.shadow.model }),
-        ...(d.rollback && { rollback: d.rollback }),
-        ...(d.logging && { sampleRate: d.logging.sampleRate }),
-        ...(d.name !== name && { otherNames: [d.name] }),
-      });
-      specs.push(loaded.spec);
-      bindings.push(...loaded.bindings);
-      deployments.set(d.name, name);
-    } catch (e) {
-      // A deployment whose alias points nowhere yet (no model promoted) is not an error for the rest.
-      log(`deployment ${d.name}: not served yet (${(e as Error).message})`);
-    }
-  }
-  // The rollback hook needs the follower, which needs the handle: break the cycle with a reference.
-  const ref: { follower?: Follower } = {};
+    return out;
+  };
+
+  const initialSeq = await headSeq(ws);
+  const initial = await loadable();
   const handle = await registerServingRoutes(app, {
-    models: specs,
+    models: initial.map((l) => l.spec),
     inferenceLog: { write: (records) => appendInferenceLog(ws, records) },
-    onRollback: (endpoint, report) => ref.follower?.rolledBack(endpoint, report),
+    onRollback: (endpoint, report) => followers.get(endpoint.name)?.rolledBack(endpoint, report),
     onBackgroundError: (what, e) => ws.logger.warn({ err: e }, `${what} failed`),
+    now: () => ws.clock.now(),
   });
-  const follower = createFollower(
-    { ws, source, events, models: handle.models, metrics: handle.metrics },
-    { bindings, deployments, afterSeq },
-    {
-      onEvent: (e) => {
-        if (e.kind === "swap") log(`${e.endpoint}: ${e.role} ${e.model}@${e.alias} is now version ${e.to}`);
-        else if (e.kind === "load-failed")
-          log(`${e.endpoint}: ${e.model}@${e.alias} failed to load: ${e.error}`);
-        else if (e.kind === "rollback") log(`${e.report.endpoint}: canary rolled back (${e.report.reason})`);
+  const follow = (
+    loaded: readonly { deployment: string; spec: ServedModelSpec; bindings: Binding[] }[],
+    afterSeq: number,
+  ): void => {
+    for (const l of loaded) served.set(l.deployment, l.spec.name);
+    const follower = createFollower(
+      { ws, source, events, models: handle.models, metrics: handle.metrics },
+      {
+        bindings: loaded.flatMap((l) => l.bindings),
+        deployments: new Map(loaded.map((l) => [l.deployment, l.spec.name])),
+        afterSeq,
       },
-    },
-  );
-  ref.follower = follower;
-  follower.start();
-  for (const s of specs) log(`serving ${s.name} (version ${s.version ?? "?"})`);
-  return [() => follower.stop(), () => handle.close()];
+      {
+        onEvent: (e) => {
+          if (e.kind === "swap") log(`${e.endpoint}: ${e.role} ${e.model}@${e.alias} is now version ${e.to}`);
+          else if (e.kind === "load-failed")
+            log(`${e.endpoint}: ${e.model}@${e.alias} failed to load: ${e.error}`);
+          else if (e.kind === "rollback")
+            log(`${e.report.endpoint}: canary rolled back (${e.report.reason})`);
+        },
+      },
+    );
+    for (const l of loaded) followers.set(l.spec.name, follower);
+    follower.start();
+    for (const l of loaded) log(`serving ${l.spec.name} (version ${l.spec.version ?? "?"})`);
+  };
+  follow(initial, initialSeq);
+
+  // Later arrivals: one look at a time; the audit head is read before loading so the new follower misses nothing.
+  let looking: Promise<void> | null = null;
+  let stopped = false;
+  const look = (): void => {
+    if (looking || stopped) return;
+    looking = (async () => {
+      const afterSeq = await headSeq(ws);
+      const loaded = await loadable();
+      if (stopped || loaded.length === 0) return;
+      for (const l of loaded) handle.models.addEndpoint(l.spec);
+      follow(loaded, afterSeq);
+    })()
+      .catch((e: unknown) => ws.logger.error({ err: e }, "looking for new deployments failed; will retry"))
+      .finally(() => (looking = null));
+  };
+  const onAliasMoved = (): void => look();
+  events.on("alias.moved", onAliasMoved);
+  const timer = setInterval(look, pollMs);
+  timer.unref();
+  return {
+    stops: [
+      async () => {
+        stopped = true;
+        clearInterval(timer);
+        events.off("alias.moved", onAliasMoved);
+        await looking;
+        for (const f of new Set(followers.values())) f.stop();
+      },
+      () => handle.close(),
+    ],
+    flush: () => handle.logger?.flush() ?? Promise.resolve(),
+  };
 }
 
 /** Runs each loop every `tickMs`, never two ticks of one loop at once; stopping waits for the tick in flight. */

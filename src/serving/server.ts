@@ -49,6 +49,8 @@ export interface ServingOptions {
   readonly onRollback?: (endpoint: Endpoint, report: RollbackReport) => void;
   /** Where failures that never reach a client (shadow, inference log) are reported. */
   readonly onBackgroundError?: (what: string, error: unknown) => void;
+  /** The time stamped on inference-log rows (default Date.now): the workspace clock, so replays and tests control it. */
+  readonly now?: () => number;
 }
 
 export type Protocol = "loopml" | "mlflow" | "v2";
@@ -92,6 +94,7 @@ export async function registerServingRoutes(
   const metrics = createServingMetrics();
   const models = createModelSet(options.models, metrics, options.batching ?? DEFAULT_BATCHING);
   const background = options.onBackgroundError ?? (() => undefined);
+  const now = options.now ?? Date.now;
   const logger = options.inferenceLog
     ? createInferenceLogger(
         options.inferenceLog.write,
@@ -132,7 +135,7 @@ export async function registerServingRoutes(
       metrics.shadowErrors.labels(shadow.name).inc();
       return;
     }
-    const ts = Date.now();
+    const ts = now();
     shadow.batcher.submit(batch).then(
       (result) => {
         if (logger && shadow.logAs) logger.log(shadow.logAs, batch, result, requestId, ts);
@@ -175,7 +178,7 @@ export async function registerServingRoutes(
       if (logger !== null || shadow !== null) {
         const id = requestId ?? randomUUID();
         if (logger !== null && model.logAs !== null) {
-          logger.log(model.logAs, batch, result, id, Date.now(), model.endpoint.sampleRate);
+          logger.log(model.logAs, batch, result, id, now(), model.endpoint.sampleRate);
         }
         if (shadow !== null && model.role !== "shadow") shadowCopy(model, shadow, batch, id);
       }
