@@ -1,10 +1,11 @@
 // The xgboost-json runtime: XGBoost models predicted in TypeScript with XGBoost's float32 arithmetic, so results match it.
 import { LoopmlError } from "../../../errors.ts";
 import type { Batch, ModelRuntime, ModelSignature, PredictResult } from "../../types.ts";
+import { compileForest, type TreeFn } from "./compile.ts";
 import { parseXgboostJson, type XgbModel } from "./parse.ts";
 
 const f32 = Math.fround;
-/** Rows per block: 64 rows of a few dozen features stay in L1 next to the tree being walked. */
+/** Rows per block: 64 rows of a few dozen features stay in L1 while each tree runs over them. */
 const BLOCK_ROWS = 64;
 
 export class XgboostJsonRuntime implements ModelRuntime {
@@ -12,9 +13,11 @@ export class XgboostJsonRuntime implements ModelRuntime {
   readonly signature: ModelSignature;
   /** A block of rows' features, float32 like XGBoost's DMatrix, reused across calls (prediction is synchronous). */
   private readonly block: Float32Array;
+  private readonly trees: readonly TreeFn[];
 
   constructor(readonly model: XgbModel) {
     this.block = new Float32Array(BLOCK_ROWS * model.nFeatures);
+    this.trees = compileForest(model.forest, model.nGroups);
     const { link, nGroups } = model;
     this.signature = {
       inputs: model.featureNames.map((name) => ({ name, type: "double", nullable: true })),
@@ -25,12 +28,11 @@ export class XgboostJsonRuntime implements ModelRuntime {
 
   /**
    * Summed margins, nRows x nGroups row-major, accumulated in float32 in tree order as XGBoost does.
-   * Rows go in blocks, trees in the outer loop: one tree's nodes stay in cache while the block's rows
+   * Rows go in blocks, trees in the outer loop: one tree's code stays hot while the block's rows
    * walk it (the order of additions per row, and so the float32 result, is unchanged).
    */
   predictMargins(batch: Batch): Float64Array {
     const { nFeatures, nGroups, baseMargin } = this.model;
-    const { feature, cond, left, right, missing, roots, group } = this.model.forest;
     const values = batch.values;
     const nRows = batch.nRows;
     if (values.length !== nRows * nFeatures) {
@@ -41,28 +43,12 @@ export class XgboostJsonRuntime implements ModelRuntime {
     }
     const out = new Float64Array(nRows * nGroups).fill(baseMargin);
     const block = this.block;
-    const nTrees = roots.length;
+    const trees = this.trees;
     for (let start = 0; start < nRows; start += BLOCK_ROWS) {
       const size = Math.min(BLOCK_ROWS, nRows - start);
       // Float32Array stores round like XGBoost's float32 DMatrix, so thresholds compare the same way.
       block.set(values.subarray(start * nFeatures, (start + size) * nFeatures));
-      for (let t = 0; t < nTrees; t++) {
-        const root = roots[t] as number;
-        const g = group[t] as number;
-        for (let i = 0; i < size; i++) {
-          const at = i * nFeatures;
-          let n = root;
-          let l = left[n] as number;
-          while (l >= 0) {
-            const v = block[at + (feature[n] as number)] as number;
-            // NaN is the only value unequal to itself: missing values take the default branch.
-            n = v !== v ? (missing[n] as number) : v < (cond[n] as number) ? l : (right[n] as number);
-            l = left[n] as number;
-          }
-          const o = (start + i) * nGroups + g;
-          out[o] = f32((out[o] as number) + (cond[n] as number));
-        }
-      }
+      for (const tree of trees) tree(block, size, nFeatures, out, start);
     }
     return out;
   }
