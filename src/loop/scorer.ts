@@ -5,6 +5,7 @@ import type { MetricName } from "../automl/types.ts";
 import { LoopmlError } from "../errors.ts";
 import { getColumn, type Frame } from "../learn/frame.ts";
 import { loadModel } from "../learn/gbdt/index.ts";
+import { loadTabularModel } from "../learn/learner/model.ts";
 
 /** P(class 1) per row for binary models, the value for regressions. */
 export interface Scorer {
@@ -32,9 +33,25 @@ export function loadScorer(doc: unknown): Scorer {
     // GbdtModel.predict already returns P(class 1) for binary models.
     return { task: m.objective === "binary" ? "binary" : "regression", score: (f) => m.predict(f) };
   }
+  if (format === "loopml-model") {
+    // AutoML's winner, when it is not a boosting model: a learner with its preprocessing.
+    const m = loadTabularModel(doc);
+    if (m.task === "multiclass") throw unsupported("multiclass");
+    if (m.task === "regression") return { task: "regression", score: (f) => m.predict(f) };
+    // P(label "1"): the positive class of a 0/1 target (classes are the labels as strings, sorted).
+    const one = m.classes.indexOf("1");
+    const col = one >= 0 ? one : 1;
+    return {
+      task: "binary",
+      score: (f) => {
+        const p = m.predictProba(f);
+        return Float64Array.from({ length: p.length / 2 }, (_, r) => p[2 * r + col] ?? 0);
+      },
+    };
+  }
   throw new LoopmlError(
     "FAILED_PRECONDITION",
-    `The retrain loop compares loopml models ("loopml-gbdt" or "loopml-automl"); this one is ${JSON.stringify(format ?? "of an unknown format")}.`,
+    `The retrain loop compares loopml models ("loopml-gbdt", "loopml-model" or "loopml-automl"); this one is ${JSON.stringify(format ?? "of an unknown format")}.`,
   );
 }
 
