@@ -111,7 +111,11 @@ export class NativeTabularRuntime implements ModelRuntime {
     // Strings become a categorical column with their own dictionary; the model's preprocessing maps them by value.
     const columns = this.model.inputs.map((spec, f): Column => {
       const cells = strings[f];
-      if (cells) return frameFromColumns({ [spec.name]: cells.map((c) => c ?? null) }).columns[0] as Column;
+      // A column of only nulls (the warm-up row) carries no strings to infer its kind from: say it is categorical.
+      const input = cells?.every((c) => c === null)
+        ? { codes: new Int32Array(nRows).fill(-1), dictionary: [] }
+        : cells?.map((c) => c ?? null);
+      if (input) return frameFromColumns({ [spec.name]: input }).columns[0] as Column;
       const column = new Float64Array(nRows);
       for (let r = 0; r < nRows; r++) column[r] = values[r * width + f] as number;
       return { kind: "numeric", name: spec.name, values: column };
