@@ -8,6 +8,21 @@ export type { Database };
 export type Dialect = "sqlite" | "postgres";
 
 /**
+ * Metric points column by column, as the batching client buffers them: each distinct key once and
+ * one typed array per column, so a million points are five arrays, not a million objects.
+ */
+export interface MetricPointColumns {
+  readonly keys: readonly string[];
+  /** Per point, an index into `keys`. */
+  readonly key: Uint32Array;
+  /** NaN and ±Infinity are valid values. */
+  readonly value: Float64Array;
+  readonly step: Float64Array;
+  /** Milliseconds since the epoch. */
+  readonly timestamp: Float64Array;
+}
+
+/**
  * Runs, models, datasets, the audit log… live here, in one SQL schema shared by every backend.
  * Domain services read through `db` and write through `transaction`, which is the only way to
  * group a change with its audit event.
@@ -31,6 +46,13 @@ export interface MetadataStore {
    * than once: keep side effects outside the database out of it.
    */
   transaction<T>(fn: (tx: Kysely<Database>) => Promise<T>): Promise<T>;
+  /**
+   * Appends metric points to run_metrics inside `tx` (a transaction from `transaction`) by the
+   * backend's fastest path: one reused prepared statement on SQLite, one unnest() INSERT on
+   * PostgreSQL. NaN is stored as value 0 with is_nan = 1; ±Infinity as such. Summaries are the
+   * caller's business.
+   */
+  insertMetricPoints(tx: Kysely<Database>, runId: string, points: MetricPointColumns): Promise<void>;
   /** The number of the newest migration applied. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;

@@ -1,7 +1,9 @@
 // The tracking client for a remote `loopml server`: the same run handle, sending each flushed batch as one request.
 import { HTTP_STATUS, LoopmlError, type ErrorCode } from "../errors.ts";
 import { createRunHandle, type RunHandle, type RunHandleOptions, type RunSink } from "./run-handle.ts";
-import type { LogBatch, MetricInput, RunInfo, RunStatus } from "./types.ts";
+import type { LogBatch, RunInfo, RunStatus } from "./types.ts";
+import { encodePointsJson } from "./wire.ts";
+import { columnsFromPoints, concatColumns } from "./columns.ts";
 
 export interface HttpTrackingOptions {
   /** e.g. http://127.0.0.1:5000 */
@@ -13,36 +15,6 @@ export interface HttpTracking {
   startRun(
     options?: { experiment?: string; name?: string; tags?: Record<string, string> } & RunHandleOptions,
   ): Promise<RunHandle>;
-}
-
-/** JSON has no NaN or ±Infinity; they travel as the strings the server accepts. */
-function encodeValue(v: number): number | string {
-  if (Number.isFinite(v)) return v;
-  return Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
-}
-
-/** The compact wire form of a batch: keys once, one array per column (the server's parseMetricColumns). */
-function encodeColumns(metrics: readonly MetricInput[], now: number): Record<string, unknown> {
-  const keys: string[] = [];
-  const index = new Map<string, number>();
-  const n = metrics.length;
-  const key = new Array<number>(n);
-  const value = new Array<number | string>(n);
-  const step = new Array<number>(n);
-  const timestamp = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    const m = metrics[i] as MetricInput;
-    let k = index.get(m.key);
-    if (k === undefined) {
-      k = keys.push(m.key) - 1;
-      index.set(m.key, k);
-    }
-    key[i] = k;
-    value[i] = encodeValue(m.value);
-    step[i] = m.step ?? 0;
-    timestamp[i] = m.timestamp ?? now;
-  }
-  return { keys, key, value, step, timestamp };
 }
 
 /**
@@ -57,10 +29,12 @@ export function createHttpTracking(options: HttpTrackingOptions): HttpTracking {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (options.token !== undefined) headers["authorization"] = `Bearer ${options.token}`;
 
+  /** `body` is sent as JSON; a string is taken as JSON text already written. */
   async function call<T>(method: string, path: string, body: unknown): Promise<T> {
     let res: Response;
     try {
-      res = await fetch(`${base}${path}`, { method, headers, body: JSON.stringify(body) });
+      const text = typeof body === "string" ? body : JSON.stringify(body);
+      res = await fetch(`${base}${path}`, { method, headers, body: text });
     } catch (e) {
       throw new LoopmlError(
         "UNAVAILABLE",
@@ -87,11 +61,17 @@ export function createHttpTracking(options: HttpTrackingOptions): HttpTracking {
 
   const sink: RunSink = {
     logBatch: async (runId: string, batch: LogBatch) => {
-      const { metrics, ...rest } = batch;
-      await call("POST", `/api/v1/runs/${encodeURIComponent(runId)}/batch`, {
-        ...rest,
-        ...(metrics && metrics.length > 0 && { points: encodeColumns(metrics, Date.now()) }),
-      });
+      const { metrics, points: columns, ...rest } = batch;
+      // Points as objects (JSON would turn NaN into null) join the columns.
+      const listed = columnsFromPoints(metrics ?? [], Date.now());
+      const points = columns ? concatColumns(listed, columns) : listed;
+      // The points' JSON is written from the typed arrays and spliced in as text.
+      const others = JSON.stringify(rest);
+      const body =
+        points.key.length > 0
+          ? `${others.slice(0, -1)}${others === "{}" ? "" : ","}"points":${encodePointsJson(points)}}`
+          : others;
+      await call("POST", `/api/v1/runs/${encodeURIComponent(runId)}/batch`, body);
     },
     endRun: async (runId: string, status: RunStatus) => {
       await call("PATCH", `/api/v1/runs/${encodeURIComponent(runId)}`, { status });

@@ -1,5 +1,7 @@
 // A run as the training code sees it: params and tags written at once, metrics buffered and flushed in batches.
-import type { LogBatch, MetricInput, RunStatus } from "./types.ts";
+import { LoopmlError } from "../errors.ts";
+import { MetricColumnsBuilder } from "./columns.ts";
+import type { LogBatch, RunStatus } from "./types.ts";
 
 /** Where a run handle sends its writes: the local service, or a server over HTTP. */
 export interface RunSink {
@@ -46,17 +48,24 @@ export function createRunHandle(
 ): RunHandle {
   const batchSize = options.batchSize ?? 1000;
   const now = options.now ?? Date.now;
-  let buffer: MetricInput[] = [];
+  // Points go straight into typed columns: no object per point, and the batch is sent as is.
+  const buffer = new MetricColumnsBuilder(batchSize);
   let ended = false;
 
   const flush = async (): Promise<void> => {
     if (buffer.length === 0) return;
-    const metrics = buffer;
-    buffer = [];
-    await sink.logBatch(run.id, { metrics });
+    await sink.logBatch(run.id, { points: buffer.take() });
   };
-  const push = async (m: MetricInput): Promise<void> => {
-    buffer.push(m);
+  const push = async (key: string, value: number, step: number, timestamp: number): Promise<void> => {
+    // A typed array would quietly turn "0.9" into 0.9 and "high" into NaN: refuse non-numbers here.
+    if (typeof value !== "number") {
+      throw new LoopmlError(
+        "INVALID_ARGUMENT",
+        `Metric "${key}" has value ${JSON.stringify(value)}, which is not a number.`,
+        { key },
+      );
+    }
+    buffer.push(key, value, step, timestamp);
     if (buffer.length >= batchSize) await flush();
   };
   return {
@@ -70,9 +79,9 @@ export function createRunHandle(
       sink.logBatch(run.id, { tags: Object.entries(tags).map(([key, value]) => ({ key, value })) }),
     logMetrics: async (values, step = 0) => {
       const timestamp = now();
-      for (const [key, value] of Object.entries(values)) await push({ key, value, step, timestamp });
+      for (const [key, value] of Object.entries(values)) await push(key, value, step, timestamp);
     },
-    logMetric: (key, value, step = 0) => push({ key, value, step, timestamp: now() }),
+    logMetric: (key, value, step = 0) => push(key, value, step, now()),
     logArtifact: async (localPath, artifactPath) => {
       if (!sink.logArtifact) throw new Error("this run sink cannot store artifacts");
       await sink.logArtifact(run.id, localPath, artifactPath);

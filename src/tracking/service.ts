@@ -5,6 +5,7 @@ import type { Workspace } from "../workspace.ts";
 import { createArtifactOps, type ArtifactOps } from "./artifacts.ts";
 import { createLifecycleOps, type LifecycleOps } from "./lifecycle.ts";
 import { writeMetrics, writeParams, writeTags } from "./batch.ts";
+import { checkColumns, columnsFromPoints, concatColumns } from "./columns.ts";
 import { detectCodeVersion, type CodeVersion } from "./git.ts";
 import { loadRuns, requireRun } from "./read.ts";
 import { createRunHandle, type RunHandle, type RunHandleOptions, type RunSink } from "./run-handle.ts";
@@ -249,14 +250,18 @@ export function createTrackingService(deps: TrackingDeps, options: { actor?: str
   }
 
   async function logBatch(runId: string, batch: LogBatch): Promise<void> {
-    const metrics = batch.metrics ?? [];
+    const listed = batch.metrics ?? [];
     const params = batch.params ?? [];
     const tags = batch.tags ?? [];
-    checkMetrics(metrics);
+    checkMetrics(listed);
+    if (batch.points) checkColumns(batch.points);
     checkKeyValues("Param", params, MAX_PARAM_VALUE);
     checkKeyValues("Tag", tags, MAX_TAG_VALUE);
-    if (metrics.length + params.length + tags.length === 0) return;
     const now = clock.now();
+    const listedColumns = columnsFromPoints(listed, now);
+    const points = batch.points ? concatColumns(listedColumns, batch.points) : listedColumns;
+    const metrics = points.key.length;
+    if (metrics + params.length + tags.length === 0) return;
     await store.transaction(async (tx) => {
       const run = await requireRun(tx, runId);
       if (run.lifecycle_stage !== "active") {
@@ -264,17 +269,12 @@ export function createTrackingService(deps: TrackingDeps, options: { actor?: str
       }
       const newParams = await writeParams(tx, runId, params);
       await writeTags(tx, runId, tags);
-      await writeMetrics(tx, store.dialect, runId, metrics, now);
+      const metricKeys = await writeMetrics(tx, store, runId, points);
       await audit.append(tx, {
         actor,
         action: "run.log-batch",
         target: `run:${runId}`,
-        details: {
-          metrics: metrics.length,
-          params: newParams,
-          tags: tags.length,
-          metricKeys: [...new Set(metrics.map((m) => m.key))].slice(0, 50),
-        },
+        details: { metrics, params: newParams, tags: tags.length, metricKeys: metricKeys.slice(0, 50) },
       });
     });
   }

@@ -6,6 +6,7 @@ import { createManualClock, createSequentialIds } from "../_internal/clock.ts";
 import { makeTempDir } from "../../test/setup/tmp.ts";
 import { isLoopmlError } from "../errors.ts";
 import { openWorkspace, type Workspace } from "../workspace.ts";
+import { MetricColumnsBuilder } from "./columns.ts";
 import { parseFilter } from "./filter.ts";
 import { createTrackingService, type TrackingService } from "./service.ts";
 
@@ -122,6 +123,48 @@ export function testTracking(name: string, freshStore: FreshStore): void {
       expect((await ws.audit.list({ target: `run:${run.id}` })).length).toBe(before + 4);
       const r = await t.getRun(run.id);
       expect(r.metrics["x"]).toMatchObject({ last: 999, min: 0, max: 999, count: 1000 });
+      await run.end();
+    });
+
+    it("writes columnar batches through the bulk path with exact summaries across batches", async () => {
+      const run = await t.startRun({ experiment: "churn", code: null });
+      const b = new MetricColumnsBuilder(4);
+      b.push("loss", 0.4, 5, 1000);
+      b.push("loss", Number.NaN, 6, 1001);
+      b.push("acc", Number.POSITIVE_INFINITY, 0, 1000);
+      for (let i = 0; i < 3000; i++) b.push("acc", i / 3000, i + 1, 2000 + i);
+      // Objects and columns in one batch; then an older step arrives late and must not become "last".
+      await t.logBatch(run.id, { metrics: [{ key: "loss", value: 0.9, step: 1 }], points: b.take() });
+      b.push("loss", -1, 2, 999);
+      b.push("acc", Number.NEGATIVE_INFINITY, 3001, 9000);
+      await t.logBatch(run.id, { points: b.take() });
+      const r = await t.getRun(run.id);
+      expect(r.metrics["loss"]).toMatchObject({ lastStep: 6, min: -1, max: 0.9, count: 4 });
+      expect(r.metrics["loss"]?.last).toBeNaN();
+      expect(r.metrics["acc"]).toMatchObject({
+        last: Number.NEGATIVE_INFINITY,
+        lastStep: 3001,
+        min: Number.NEGATIVE_INFINITY,
+        max: Number.POSITIVE_INFINITY,
+        count: 3002,
+      });
+      const loss = await t.metricHistory(run.id, "loss");
+      expect(loss.map((p) => p.step)).toEqual([1, 2, 5, 6]);
+      expect(loss[1]).toMatchObject({ value: -1, timestamp: 999 });
+      expect((await t.metricHistory(run.id, "acc")).length).toBe(3002);
+      const bad = (
+        mutate: (c: ReturnType<MetricColumnsBuilder["take"]>) => void,
+      ): Promise<string | undefined> => {
+        b.push("fine", 1, 1, 1);
+        const c = b.take();
+        mutate(c);
+        return codeOf(t.logBatch(run.id, { points: c }));
+      };
+      expect(await bad((c) => (c.step[0] = 0.5))).toBe("INVALID_ARGUMENT");
+      expect(await bad((c) => (c.timestamp[0] = Number.NaN))).toBe("INVALID_ARGUMENT");
+      expect(await bad((c) => (c.key[0] = 7))).toBe("INVALID_ARGUMENT");
+      expect(await bad((c) => ((c.keys as string[])[0] = "../up"))).toBe("INVALID_ARGUMENT");
+      expect((await t.getRun(run.id)).metrics["fine"]).toBeUndefined();
       await run.end();
     });
 

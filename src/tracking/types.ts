@@ -1,4 +1,7 @@
 // Tracking data as plain readonly values: experiments, runs, metric points and summaries, search pages.
+import type { MetricPointColumns } from "../store/types.ts";
+
+export type { MetricPointColumns };
 
 export type RunStatus = "RUNNING" | "SCHEDULED" | "FINISHED" | "FAILED" | "KILLED";
 export const RUN_STATUSES: readonly RunStatus[] = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"];
@@ -87,6 +90,8 @@ export interface KeyValue {
 /** One transaction and one audit event, however many entries it holds. */
 export interface LogBatch {
   readonly metrics?: readonly MetricInput[];
+  /** Points in columns (what the batching client sends): the fast path for bulk ingestion. */
+  readonly points?: MetricPointColumns;
   readonly params?: readonly KeyValue[];
   readonly tags?: readonly KeyValue[];
 }

@@ -3,13 +3,14 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Run } from "../../tracking/types.ts";
 import type { RouteContext } from "../app.ts";
-import { int64, jsonNumber, keyValues, parse, parseMetricColumns, parseMetricPoints } from "../validate.ts";
+import { decodePoints } from "../../tracking/wire.ts";
+import { int64, jsonNumber, keyValues, parse, parseMetricPoints } from "../validate.ts";
 
 const runStatus = z.enum(["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]);
 
 const logBatchBody = z.object({
   metrics: z.unknown().optional(),
-  /** The compact columnar form of metric points (see parseMetricColumns). */
+  /** The compact columnar form of metric points (see decodePoints). */
   points: z.unknown().optional(),
   params: keyValues.optional(),
   tags: keyValues.optional(),
@@ -122,11 +123,11 @@ export function registerTrackingRoutes(api: FastifyInstance, ctx: RouteContext):
     { config: { role: "editor", summary: "log metrics, params and tags in one transaction" } },
     async (req) => {
       const { points, metrics, ...b } = parse(logBatchBody, req.body);
-      const columns = parseMetricColumns(points);
-      const listed = parseMetricPoints(metrics);
+      const columns = decodePoints(points);
       await ctx.tracking(req).logBatch(req.params.id, {
         ...b,
-        metrics: listed.length === 0 ? columns : [...listed, ...columns],
+        metrics: parseMetricPoints(metrics),
+        ...(columns !== undefined && { points: columns }),
       });
       return {};
     },

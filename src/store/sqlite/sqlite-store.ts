@@ -5,7 +5,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
 import { LoopmlError } from "../../errors.ts";
 import { migrateToLatest, schemaVersionOf } from "../migrate.ts";
-import type { Database, MetadataStore } from "../types.ts";
+import type { Database, MetadataStore, MetricPointColumns } from "../types.ts";
 import { createTransactionRunner } from "../transaction.ts";
 
 export interface SqliteStoreOptions {
@@ -43,12 +43,38 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Me
     await db.destroy();
     throw e;
   }
+  let insertPoint: BetterSqlite3.Statement | undefined;
   return {
     dialect: "sqlite",
     location,
     db,
     transaction: createTransactionRunner(db, "begin immediate"),
+    insertMetricPoints: (_tx, runId, points) => {
+      if (!handle.inTransaction) throw new Error("insertMetricPoints must run inside store.transaction");
+      insertPoint ??= handle.prepare(INSERT_POINT);
+      insertPoints(insertPoint, runId, points);
+      return Promise.resolve();
+    },
     schemaVersion: () => schemaVersionOf(db),
     close: () => db.destroy(),
   };
+}
+
+const INSERT_POINT = `insert into run_metrics (run_id, key, step, timestamp, value, is_nan) values (?, ?, ?, ?, ?, ?)`;
+
+/**
+ * One prepared single-row INSERT, reused for every point, straight on the better-sqlite3 handle
+ * (Kysely's connection is that same handle, so this runs inside the caller's open transaction).
+ * Measured on 1M points in batches of 5,000: 4.3 s CPU this way, 5.0 s with a reused 100-row
+ * statement (binding 600 values per call costs more than it saves), 7.2 s with the points as one
+ * JSON parameter unpacked by json_each (the previous path).
+ */
+function insertPoints(stmt: BetterSqlite3.Statement, runId: string, p: MetricPointColumns): void {
+  const { keys, key, value, step, timestamp } = p;
+  for (let i = 0; i < key.length; i++) {
+    const v = value[i] as number;
+    // SQLite turns NaN into NULL: NaN is stored as 0 flagged is_nan.
+    if (Number.isNaN(v)) stmt.run(runId, keys[key[i] as number], step[i], timestamp[i], 0, 1);
+    else stmt.run(runId, keys[key[i] as number], step[i], timestamp[i], v, 0);
+  }
 }
