@@ -71,7 +71,26 @@ export const deploymentSchema = z.strictObject({
   rollback: z
     .strictObject({ maxErrorRateDelta: z.number().min(0), maxP99Ratio: z.number().positive() })
     .optional(),
-  logging: z.strictObject({ sampleRate: fraction }).optional(),
+  logging: z
+    .strictObject({
+      sampleRate: fraction,
+      retention: z
+        .strictObject({
+          maxAge: z
+            .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?\s*(s|m|h|d|w)$/)])
+            .optional()
+            .meta({ description: 'Prune logged batches older than this: seconds, or "36h", "7d", "2w".' }),
+          maxRows: z
+            .number()
+            .int()
+            .positive()
+            .optional()
+            .meta({ description: "Prune batches beyond the newest N rows of the model." }),
+        })
+        .optional()
+        .meta({ description: "Inference-log retention; batches a monitor's window reads are kept." }),
+    })
+    .optional(),
   replicas: z.number().int().min(1).max(1000).optional(),
 });
 

@@ -39,7 +39,7 @@ export function testDeployments(name: string, freshStore: () => Promise<string>)
         model: "churn@production",
         canary: { model: "churn@challenger", weight: 0.1 },
         rollback: { maxErrorRateDelta: 0.02, maxP99Ratio: 1.5 },
-        logging: { sampleRate: 0.5 },
+        logging: { sampleRate: 0.5, retention: { maxAge: "7d", maxRows: 1_000_000 } },
       };
       // Unknown fields (e.g. replicas, which belong to the manifests) are not stored.
       await deployments.upsert({ ...spec, replicas: 3 } as typeof spec);
@@ -77,6 +77,16 @@ export function testDeployments(name: string, freshStore: () => Promise<string>)
       expect(await bad({ name: "x", model: "a@b", rollback: { maxErrorRateDelta: 0.1 } })).toMatch(
         /maxP99Ratio/,
       );
+      const logging = (retention: unknown): unknown => ({
+        name: "x",
+        model: "a@b",
+        logging: { sampleRate: 1, retention },
+      });
+      expect(await bad(logging({ maxAge: "7 days" }))).toMatch(/logging\.retention\.maxAge: .*"7 days"/);
+      expect(await bad(logging({ maxRows: 0.5 }))).toMatch(
+        /logging\.retention\.maxRows: 0\.5 is not a whole/,
+      );
+      expect(await bad(logging({}))).toMatch(/logging\.retention: set maxAge and\/or maxRows/);
       const missing = await failure(deployments.get("nope"));
       expect(missing.code).toBe("NOT_FOUND");
       expect(missing.message).toMatch(/deployments: web/);

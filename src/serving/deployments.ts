@@ -2,6 +2,7 @@
 import { canonicalJson } from "../_internal/hash.ts";
 import { LoopmlError } from "../errors.ts";
 import type { Workspace } from "../workspace.ts";
+import { retentionAge, type LogRetention } from "./log-retention.ts";
 
 /**
  * What one endpoint serves. Model references are "name@alias", so a promotion reaches the endpoint
@@ -20,8 +21,12 @@ export interface DeploymentSpec {
    * (absolute, e.g. 0.02 = two points) or its p99 latency exceeds `maxP99Ratio` × the primary's.
    */
   rollback?: { maxErrorRateDelta: number; maxP99Ratio: number };
-  /** Share of predictions written to the inference log (0–1; default 1). */
-  logging?: { sampleRate: number };
+  /**
+   * Share of predictions written to the inference log (0–1; default 1), and how long they are kept:
+   * batches older than `maxAge` (seconds, or "30m", "24h", "7d", "2w") or beyond the newest `maxRows`
+   * rows of the model are pruned by the server, except those a monitor's window still reads.
+   */
+  logging?: { sampleRate: number; retention?: { maxAge?: number | string; maxRows?: number } };
 }
 
 export interface DeploymentService {
@@ -185,13 +190,59 @@ export function parseDeploymentSpec(input: unknown): DeploymentSpec {
     spec.rollback = { maxErrorRateDelta: delta, maxP99Ratio: ratio };
   }
   if (o.logging !== undefined) {
-    const rate = object(o.logging, where("logging")).sampleRate;
+    const logging = object(o.logging, where("logging"));
+    const rate = logging.sampleRate;
     if (typeof rate !== "number" || !(rate >= 0 && rate <= 1)) {
       throw invalid(where("logging.sampleRate"), `${String(rate)} is not a sampling rate between 0 and 1`);
     }
     spec.logging = { sampleRate: rate };
+    if (logging.retention !== undefined) {
+      spec.logging.retention = retention(object(logging.retention, where("logging.retention")), where);
+    }
   }
   return spec;
+}
+
+function retention(
+  r: Record<string, unknown>,
+  where: (field: string) => string,
+): { maxAge?: number | string; maxRows?: number } {
+  const out: { maxAge?: number | string; maxRows?: number } = {};
+  if (r.maxAge !== undefined) {
+    if (typeof r.maxAge !== "number" && typeof r.maxAge !== "string") {
+      throw invalid(where("logging.retention.maxAge"), `${JSON.stringify(r.maxAge)} is not a duration`);
+    }
+    try {
+      retentionAge(r.maxAge);
+    } catch (e) {
+      throw invalid(where("logging.retention.maxAge"), (e as Error).message.replace(/\.$/, ""));
+    }
+    // Kept as written, so that applying the same loopml.yaml again changes nothing.
+    out.maxAge = r.maxAge;
+  }
+  if (r.maxRows !== undefined) {
+    if (typeof r.maxRows !== "number" || !Number.isInteger(r.maxRows) || r.maxRows < 1) {
+      throw invalid(
+        where("logging.retention.maxRows"),
+        `${JSON.stringify(r.maxRows)} is not a whole number of rows ≥ 1`,
+      );
+    }
+    out.maxRows = r.maxRows;
+  }
+  if (out.maxAge === undefined && out.maxRows === undefined) {
+    throw invalid(where("logging.retention"), "set maxAge and/or maxRows");
+  }
+  return out;
+}
+
+/** The deployment's retention as the pruner takes it, or undefined when the log is kept whole. */
+export function retentionOf(spec: DeploymentSpec): LogRetention | undefined {
+  const r = spec.logging?.retention;
+  if (!r) return undefined;
+  return {
+    ...(r.maxAge !== undefined && { maxAgeMs: retentionAge(r.maxAge) }),
+    ...(r.maxRows !== undefined && { maxRows: r.maxRows }),
+  };
 }
 
 /** Splits "name@alias". */
