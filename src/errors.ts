@@ -60,6 +60,13 @@ export function isLoopmlError(e: unknown, code?: ErrorCode): e is LoopmlError {
 export function toLoopmlError(e: unknown): LoopmlError {
   if (e instanceof LoopmlError) return e;
   const message = e instanceof Error ? e.message : String(e);
+  if (isConnectionLoss(e))
+    return new LoopmlError(
+      "UNAVAILABLE",
+      `A backing service (metadata store or blob store) is unreachable right now: ${message}. Retry shortly.`,
+      undefined,
+      { cause: e },
+    );
   return new LoopmlError(
     "INTERNAL",
     `Unexpected error (this is a bug in loopml, please report it): ${message}`,
@@ -67,5 +74,18 @@ export function toLoopmlError(e: unknown): LoopmlError {
     {
       cause: e,
     },
+  );
+}
+
+/** PostgreSQL connection-exception (08…) and shutdown (57P0…) states, and refused or reset sockets. */
+const CONNECTION_LOSS_CODE = /^(08...|57P0[1-3]|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT)$/;
+
+/** A database restarting or a dropped connection is temporary (a retry can succeed), not a bug. */
+function isConnectionLoss(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && CONNECTION_LOSS_CODE.test(code)) return true;
+  // pg reports a connection that died under a query, or a pool that could not connect, without a code.
+  return (
+    e instanceof Error && /^Connection terminated|timeout exceeded when trying to connect/.test(e.message)
   );
 }

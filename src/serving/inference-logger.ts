@@ -1,4 +1,6 @@
 // The server's asynchronous inference logger: samples answered requests, buffers them (bounded), writes columnar batches in the background.
+import { setTimeout as delay } from "node:timers/promises";
+import { toLoopmlError } from "../errors.ts";
 import type { InferenceRecords } from "./inference-log.ts";
 import type { Batch, ModelSignature, PredictResult } from "./types.ts";
 
@@ -12,6 +14,9 @@ export interface InferenceLoggerOptions {
   /** …or this long after the first of them arrived. */
   readonly flushIntervalMs: number;
 }
+
+/** About two minutes of retries (backoff capped at 2 s) before rows of an unreachable store count as failed. */
+const MAX_WRITE_ATTEMPTS = 60;
 
 export const DEFAULT_INFERENCE_LOGGING: InferenceLoggerOptions = {
   sampleRate: 1,
@@ -132,6 +137,21 @@ export function createInferenceLogger(
   let writing: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | null = null;
 
+  // A store that is briefly away (PostgreSQL restarting) must not cost logged rows: a write that failed with
+  // UNAVAILABLE is retried with backoff, the rows staying buffered (and counted against maxBufferedRows).
+  let closing = false;
+  const writeWithRetries = async (g: Pending): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write(toRecords(g));
+      } catch (e) {
+        if (closing || attempt >= MAX_WRITE_ATTEMPTS || toLoopmlError(e).code !== "UNAVAILABLE") throw e;
+        hooks.onError?.(e);
+        await delay(Math.min(2000, 50 * 2 ** attempt));
+      }
+    }
+  };
+
   const startWrite = (): Promise<void> => {
     if (timer) {
       clearTimeout(timer);
@@ -147,7 +167,7 @@ export function createInferenceLogger(
     writing = writing.then(async () => {
       for (const g of groups) {
         try {
-          await write(toRecords(g));
+          await writeWithRetries(g);
           hooks.onRows?.(g.model.name, "written", g.rows);
         } catch (e) {
           hooks.onRows?.(g.model.name, "failed", g.rows);
@@ -189,6 +209,7 @@ export function createInferenceLogger(
     },
     flush: () => startWrite(),
     close: async (timeoutMs = 5000) => {
+      closing = true;
       let giveUp: NodeJS.Timeout | undefined;
       await Promise.race([
         startWrite(),
