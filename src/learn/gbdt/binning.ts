@@ -1,5 +1,7 @@
 // Quantile binning of features into at most 255 value bins plus one missing bin, stored column-major as bytes.
 import type { Rng } from "../random.ts";
+import { binKernel } from "./kernels.ts";
+import { toShared, type Job, type ThreadPool } from "./thread-pool.ts";
 
 /** Bin index that holds missing values (NaN) in every feature. */
 export const MISSING_BIN = 255;
@@ -27,18 +29,22 @@ export interface BinnedMatrix {
  */
 export function computeBounds(values: Float64Array, maxBins: number, rng: Rng): BinBounds {
   const n = values.length;
-  let sample: Float64Array;
+  // Missing values are drawn like the others (so the random stream does not depend on them) and dropped.
+  const sample = new Float64Array(Math.min(n, CUT_SAMPLE));
+  let m = 0;
   if (n > CUT_SAMPLE) {
-    sample = new Float64Array(CUT_SAMPLE);
-    for (let i = 0; i < CUT_SAMPLE; i++) sample[i] = values[rng.int(n)] as number;
+    for (let i = 0; i < CUT_SAMPLE; i++) {
+      const v = values[rng.int(n)] as number;
+      if (v === v) sample[m++] = v;
+    }
   } else {
-    sample = Float64Array.from(values);
+    for (let i = 0; i < n; i++) {
+      const v = values[i] as number;
+      if (v === v) sample[m++] = v;
+    }
   }
-  // Typed-array sort puts NaN last; drop them.
-  sample.sort();
-  let m = sample.length;
-  while (m > 0 && Number.isNaN(sample[m - 1])) m--;
   if (m === 0) return Float64Array.of(Infinity);
+  sample.subarray(0, m).sort();
   const distinct: number[] = [];
   const counts: number[] = [];
   for (let i = 0; i < m; i++) {
@@ -80,41 +86,35 @@ export function categoryBounds(nCategories: number): BinBounds {
   return bounds;
 }
 
-/** Writes the bin of every value of one column into `out` (NaN -> MISSING_BIN). */
-export function binColumn(values: Float64Array, bounds: BinBounds, out: Uint8Array): void {
-  const last = bounds.length - 1;
-  for (let r = 0; r < values.length; r++) {
-    const v = values[r] as number;
-    if (v !== v) {
-      out[r] = MISSING_BIN;
-      continue;
-    }
-    let lo = 0;
-    let hi = last;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (v <= (bounds[mid] as number)) hi = mid;
-      else lo = mid + 1;
-    }
-    out[r] = lo;
-  }
-}
-
 /**
  * Bins every feature column with the given bounds (from training, for validation data too); `shared`
- * puts the bytes on a SharedArrayBuffer for worker threads.
+ * puts the bytes on a SharedArrayBuffer for worker threads, and `threads` bins columns in parallel.
  */
 export function binMatrix(
   columns: readonly Float64Array[],
   bounds: readonly BinBounds[],
   nRows: number,
   shared = false,
+  threads: ThreadPool | null = null,
 ): BinnedMatrix {
   const size = columns.length * nRows;
-  const bins = new Uint8Array(shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
-  columns.forEach((values, f) =>
-    binColumn(values, bounds[f] as BinBounds, bins.subarray(f * nRows, (f + 1) * nRows)),
-  );
+  const bins = new Uint8Array(shared || threads ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
+  const out = (f: number): Uint8Array => bins.subarray(f * nRows, (f + 1) * nRows);
+  const step = threads?.size ?? 1;
+  for (let f = 0; f < columns.length; f += step) {
+    // The calling thread bins its column in place; workers get a shared copy of theirs, one at a time, so
+    // that at most a few columns are copied at once.
+    const jobs: Job[] = [];
+    for (let t = 0; t < step && f + t < columns.length; t++) {
+      const values = columns[f + t] as Float64Array;
+      jobs.push({
+        kind: "bin",
+        args: [t === 0 ? values : toShared(values), bounds[f + t] as BinBounds, out(f + t)],
+      });
+    }
+    if (threads && jobs.length > 1) threads.runAll(jobs);
+    else for (const job of jobs) binKernel(...(job as Job & { kind: "bin" }).args);
+  }
   return { nRows, nFeatures: columns.length, bins };
 }
 

@@ -1,6 +1,6 @@
 // Grows one regression tree on binned data from gradient/hessian histograms (XGBoost "hist" style).
 import { MISSING_BIN } from "./binning.ts";
-import { buildHistogram, SLOT_STRIDE, takeHist, type GrowWorkspace } from "./histogram.ts";
+import { buildHistogram, partitionRows, SLOT_STRIDE, takeHist, type GrowWorkspace } from "./histogram.ts";
 
 const MISSING_SLOT = MISSING_BIN * 2;
 const MIN_GAIN = 1e-10;
@@ -105,10 +105,16 @@ export function growTree(
 
   let rootGrad = 0;
   let rootHess = 0;
+  // Gradients are gathered into row order once per tree; partitioning then keeps them in step with the rows.
+  const { rows, grad, hess, orderedGrad, orderedHess } = ws;
   for (let i = 0; i < nRows; i++) {
-    const r = ws.rows[i] as number;
-    rootGrad += ws.grad[r] as number;
-    rootHess += ws.hess[r] as number;
+    const r = rows[i] as number;
+    const g = grad[r] as number;
+    const h = hess[r] as number;
+    orderedGrad[i] = g;
+    orderedHess[i] = h;
+    rootGrad += g;
+    rootHess += h;
   }
   const root: Candidate = {
     id: newNode(),
@@ -144,7 +150,7 @@ export function growTree(
       makeLeaf(c);
       continue;
     }
-    const mid = partition(ws, c.start, c.end, split);
+    const mid = partitionRows(ws, c.start, c.end, split);
     const left: Candidate = {
       id: newNode(),
       start: c.start,
@@ -350,37 +356,6 @@ function bestCategorySplit(
     gradLeft: found.gl,
     hessLeft: found.hl,
   };
-}
-
-/** Stable in-place partition of rows[start..end) by the split; returns where the right child starts. */
-function partition(ws: GrowWorkspace, start: number, end: number, split: Split): number {
-  const { rows, scratch } = ws;
-  const { bins, nRows } = ws.binned;
-  const offset = split.feature * nRows;
-  const cut = split.bin;
-  const missingLeft = split.defaultLeft;
-  let nl = start;
-  let nr = 0;
-  const set = split.categories;
-  if (set) {
-    for (let i = start; i < end; i++) {
-      const r = rows[i] as number;
-      const b = bins[offset + r] as number;
-      if (b === MISSING_BIN ? missingLeft : (((set[b >> 5] as number) >>> (b & 31)) & 1) === 1)
-        rows[nl++] = r;
-      else scratch[nr++] = r;
-    }
-    rows.set(scratch.subarray(0, nr), nl);
-    return nl;
-  }
-  for (let i = start; i < end; i++) {
-    const r = rows[i] as number;
-    const b = bins[offset + r] as number;
-    if (b === MISSING_BIN ? missingLeft : b <= cut) rows[nl++] = r;
-    else scratch[nr++] = r;
-  }
-  rows.set(scratch.subarray(0, nr), nl);
-  return nl;
 }
 
 function thresholdL1(g: number, alpha: number): number {

@@ -4,8 +4,9 @@
 
 /**
  * Adds gradients/hessians of rows[start..start+n) into hist for features[from..to): hist slot of (feature f,
- * bin b) is f * 512 + 2b (gradient) and +1 (hessian). Gradients come pre-gathered in row order. Features are
- * taken eight (then four) at a time so each row's index and gradient are loaded once per group.
+ * bin b) is f * 512 + 2b (gradient) and +1 (hessian). orderedGrad[start + i] is the gradient of rows[start + i]
+ * (partitioning moves gradients along with rows, so they are read sequentially). Features are taken eight
+ * (then four) at a time so each row's index and gradient are loaded once per group.
  */
 export function histogramKernel(
   bins: Uint8Array,
@@ -52,8 +53,8 @@ export function histogramKernel(
     const h7 = f7 * 512;
     for (let i = 0; i < n; i++) {
       const r = rows[start + i] as number;
-      const g = orderedGrad[i] as number;
-      const h = orderedHess[i] as number;
+      const g = orderedGrad[start + i] as number;
+      const h = orderedHess[start + i] as number;
       let s = h0 + ((bins[o0 + r] as number) << 1);
       hist[s] = (hist[s] as number) + g;
       hist[s + 1] = (hist[s + 1] as number) + h;
@@ -95,8 +96,8 @@ export function histogramKernel(
     const h3 = f3 * 512;
     for (let i = 0; i < n; i++) {
       const r = rows[start + i] as number;
-      const g = orderedGrad[i] as number;
-      const h = orderedHess[i] as number;
+      const g = orderedGrad[start + i] as number;
+      const h = orderedHess[start + i] as number;
       let s = h0 + ((bins[o0 + r] as number) << 1);
       hist[s] = (hist[s] as number) + g;
       hist[s + 1] = (hist[s + 1] as number) + h;
@@ -117,9 +118,85 @@ export function histogramKernel(
     const base = f * 512;
     for (let i = 0; i < n; i++) {
       const s = base + ((bins[o + (rows[start + i] as number)] as number) << 1);
-      hist[s] = (hist[s] as number) + (orderedGrad[i] as number);
-      hist[s + 1] = (hist[s + 1] as number) + (orderedHess[i] as number);
+      hist[s] = (hist[s] as number) + (orderedGrad[start + i] as number);
+      hist[s + 1] = (hist[s + 1] as number) + (orderedHess[start + i] as number);
     }
+  }
+}
+
+/**
+ * Stable partition of positions [from, to) of rows (and of the gradients/hessians kept in the same order) by one
+ * split of `feature`: numeric splits send bins <= cut left, categorical ones (set has 8 words) the bins in the
+ * set; the missing bin (255) goes left when missingLeft is 1. Left entries are packed at from.., right ones are
+ * written to the scratch arrays at from..; counts[slot] receives the number of left entries.
+ */
+export function partitionKernel(
+  bins: Uint8Array,
+  nRows: number,
+  rows: Uint32Array,
+  grad: Float32Array,
+  hess: Float32Array,
+  scratchRows: Uint32Array,
+  scratchGrad: Float32Array,
+  scratchHess: Float32Array,
+  from: number,
+  to: number,
+  feature: number,
+  cut: number,
+  missingLeft: number,
+  set: Int32Array,
+  counts: Int32Array,
+  slot: number,
+): void {
+  const offset = feature * nRows;
+  let nl = from;
+  let nr = from;
+  const categorical = set.length > 0;
+  for (let i = from; i < to; i++) {
+    const r = rows[i] as number;
+    const b = bins[offset + r] as number;
+    const goLeft =
+      b === 255
+        ? missingLeft === 1
+        : categorical
+          ? (((set[b >> 5] as number) >>> (b & 31)) & 1) === 1
+          : b <= cut;
+    if (goLeft) {
+      rows[nl] = r;
+      grad[nl] = grad[i] as number;
+      hess[nl] = hess[i] as number;
+      nl++;
+    } else {
+      scratchRows[nr] = r;
+      scratchGrad[nr] = grad[i] as number;
+      scratchHess[nr] = hess[i] as number;
+      nr++;
+    }
+  }
+  counts[slot] = nl - from;
+}
+
+/**
+ * Bins values[0..n) into out[0..n): the first bin b with v <= bounds[b] (the last bound is +Infinity), NaN to
+ * the missing bin 255. The search is branch-free: a data-dependent branch per step would be mispredicted.
+ */
+export function binKernel(values: Float64Array, bounds: Float64Array, out: Uint8Array): void {
+  const n = values.length;
+  const size = bounds.length;
+  for (let r = 0; r < n; r++) {
+    const v = values[r] as number;
+    if (v !== v) {
+      out[r] = 255;
+      continue;
+    }
+    let lo = 0;
+    let len = size;
+    while (len > 1) {
+      const half = len >>> 1;
+      lo += half * +((bounds[lo + half - 1] as number) < v);
+      len -= half;
+    }
+    out[r] = lo;
   }
 }
 

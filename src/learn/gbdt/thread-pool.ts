@@ -2,11 +2,20 @@
 import { availableParallelism } from "node:os";
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import { LoopmlError } from "../../errors.ts";
-import { histogramKernel, predictKernel } from "./kernels.ts";
+import { binKernel, histogramKernel, partitionKernel, predictKernel } from "./kernels.ts";
 
-export type Job =
-  | { readonly kind: "histogram"; readonly args: Parameters<typeof histogramKernel> }
-  | { readonly kind: "predict"; readonly args: Parameters<typeof predictKernel> };
+/** The functions workers can run, by job kind; each is self-contained (shipped to workers as source text). */
+const KERNELS = {
+  histogram: histogramKernel,
+  predict: predictKernel,
+  partition: partitionKernel,
+  bin: binKernel,
+} as const;
+
+type Kernels = typeof KERNELS;
+export type Job = {
+  readonly [K in keyof Kernels]: { readonly kind: K; readonly args: Parameters<Kernels[K]> };
+}[keyof Kernels];
 
 const IDLE = 0;
 const PENDING = 1;
@@ -16,8 +25,11 @@ const FAILED = 3;
 // Workers wait on their control slot, take the job from their port, run the kernel and flip the slot back.
 const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require("node:worker_threads");
-const histogramKernel = ${histogramKernel.toString()};
-const predictKernel = ${predictKernel.toString()};
+const kernels = {
+${Object.entries(KERNELS)
+  .map(([kind, fn]) => `  ${kind}: ${fn.toString()},`)
+  .join("\n")}
+};
 const { control, slot, port } = workerData;
 for (;;) {
   Atomics.wait(control, slot, ${IDLE});
@@ -30,8 +42,7 @@ for (;;) {
   let state = ${IDLE};
   try {
     const job = message.message;
-    if (job.kind === "histogram") histogramKernel(...job.args);
-    else predictKernel(...job.args);
+    kernels[job.kind](...job.args);
   } catch (e) {
     state = ${FAILED};
   }
@@ -124,8 +135,7 @@ function createThreadPool(threads: number): ThreadPool {
 }
 
 function runJob(job: Job): void {
-  if (job.kind === "histogram") histogramKernel(...job.args);
-  else predictKernel(...job.args);
+  (KERNELS[job.kind] as (...args: Job["args"]) => void)(...job.args);
 }
 
 /** A Float64Array on shared memory with the same contents, so that worker threads can read it. */

@@ -68,7 +68,7 @@ function fit(
       : computeBounds(values, params.maxBins, rng),
   );
   const pool = nThreads > 1 && n * columns.length >= PARALLEL_MIN_FIT_CELLS ? getThreadPool(nThreads) : null;
-  const binned = binMatrix(columns, bounds, n, pool !== null);
+  const binned = binMatrix(columns, bounds, n, pool !== null, pool);
   const nBins = Uint16Array.from(bounds, (b) => b.length);
 
   const objective = createObjective(params.objective, nClasses, params.huberDelta);
