@@ -8,7 +8,12 @@ import { createRegistryEvents } from "../../../registry/events.ts";
 import { createRegistryService } from "../../../registry/service.ts";
 import { DEFAULT_BATCHING } from "../../../serving/batcher.ts";
 import { DEFAULT_LIMITS } from "../../../serving/decode.ts";
-import { createDeploymentService, splitModelRef, type DeploymentSpec } from "../../../serving/deployments.ts";
+import {
+  createDeploymentService,
+  retentionOf,
+  splitModelRef,
+  type DeploymentSpec,
+} from "../../../serving/deployments.ts";
 import {
   createFollower,
   headSeq,
@@ -17,13 +22,15 @@ import {
   type Follower,
 } from "../../../serving/follow.ts";
 import { appendInferenceLog } from "../../../serving/inference-log.ts";
-import type { ServedModelSpec } from "../../../serving/models.ts";
+import { retentionAge, type LogRetention } from "../../../serving/log-retention.ts";
+import type { ModelSet, ServedModelSpec } from "../../../serving/models.ts";
 import { loadRuntimeFromFile } from "../../../serving/runtimes/load.ts";
 import { registerServingRoutes, type ServingOptions } from "../../../serving/server.ts";
 import type { Workspace } from "../../../workspace.ts";
 import { isLoopback } from "../../../server/listen.ts";
 import { withWorkspace } from "../../context.ts";
 import { requireToken, servingGuard, type RequestGuard } from "./auth.ts";
+import { startLogPruning } from "./log-pruning.ts";
 import {
   parseCanary,
   parsePositive,
@@ -47,6 +54,9 @@ interface ServeOptions {
   rollbackP99Ratio?: number;
   inferenceLog: boolean;
   logSampleRate: number;
+  logMaxAge?: number;
+  logMaxRows?: number;
+  logPruneMs: number;
   pollMs: number;
   maxBatch: number;
   maxWaitMs: number;
@@ -107,6 +117,17 @@ export function registerServeCommand(program: Command): void {
       (v: string) => parseShare(v, "--log-sample-rate"),
       1,
     )
+    .option(
+      "--log-max-age <span>",
+      "prune inference-log batches older than this, e.g. 7d (default: a --deployment's logging.retention, else keep all)",
+      (v: string) => retentionAge(/^\d+(\.\d+)?$/.test(v) ? Number(v) : v),
+    )
+    .option(
+      "--log-max-rows <rows>",
+      "prune inference-log batches beyond the newest N rows of each model (a monitor's window is always kept)",
+      parseCount,
+    )
+    .option("--log-prune-ms <ms>", "how often to prune the inference log", parseCount, 600_000)
     .option(
       "--poll-ms <ms>",
       "how often to look for alias and deployment changes made by other processes",
@@ -209,6 +230,7 @@ async function serveRegistry(
   const specs = await loadFiles(sources, opts);
   const bindings: Binding[] = [];
   const deployments = new Map<string, string>();
+  const retentions = new Map<string, LogRetention>();
   const rollback =
     opts.rollbackErrorDelta !== undefined || opts.rollbackP99Ratio !== undefined
       ? {
@@ -231,6 +253,8 @@ async function serveRegistry(
     specs.push(loaded.spec);
     bindings.push(...loaded.bindings);
     deployments.set(d.name, name);
+    const kept = retentionOf(d);
+    if (kept) retentions.set(name, kept);
   }
   const refs = sources.filter((s) => s.kind === "registry");
   if ((opts.canary || opts.shadow || rollback) && refs.length !== 1) {
@@ -285,10 +309,42 @@ async function serveRegistry(
         },
       );
       follower.start();
-      return () => follower?.stop();
+      const pruning = logPruning(ws, opts, handle.models, retentions);
+      return () => {
+        follower?.stop();
+        pruning?.stop();
+      };
     },
     guard,
   );
+}
+
+/** Prunes the logged models' inference logs in the background (one process of a --workers group). */
+function logPruning(
+  ws: Workspace,
+  opts: ServeOptions,
+  models: ModelSet,
+  fromDeployments: ReadonlyMap<string, LogRetention>,
+): { stop(): void } | null {
+  if (!opts.inferenceLog || (cluster.isWorker && cluster.worker?.id !== 1)) return null;
+  const flags: LogRetention | undefined =
+    opts.logMaxAge !== undefined || opts.logMaxRows !== undefined
+      ? {
+          ...(opts.logMaxAge !== undefined && { maxAgeMs: opts.logMaxAge }),
+          ...(opts.logMaxRows !== undefined && { maxRows: opts.logMaxRows }),
+        }
+      : undefined;
+  if (!flags && fromDeployments.size === 0) return null;
+  return startLogPruning(ws, {
+    models: () => models.list().flatMap((m) => (m.logAs ? [m.logAs.name] : [])),
+    retention: (model) => flags ?? fromDeployments.get(model),
+    intervalMs: Math.max(opts.logPruneMs, 1000),
+    onPruned: (r) =>
+      process.stderr.write(
+        `inference log of ${r.model}: pruned ${r.batches} batches (${r.rows} rows)${r.keptForMonitors > 0 ? `, kept ${r.keptForMonitors} past the limit for monitors ${r.keptBy.join(", ")}` : ""}\n`,
+      ),
+    onError: (e) => ws.logger.warn({ err: e }, "inference log pruning failed"),
+  });
 }
 
 async function runServer(
