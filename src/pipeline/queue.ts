@@ -113,11 +113,9 @@ export async function openStepQueue(
   return {
     location: parseQueueUri(uri).printable,
     run: async (job, signal) => {
-      await queue.add("step", job, {
-        jobId: jobId(job),
-        removeOnComplete: 1000,
-        removeOnFail: 1000,
-      });
+      const enqueue = (): Promise<unknown> =>
+        queue.add("step", job, { jobId: jobId(job), removeOnComplete: 1000, removeOnFail: 1000 });
+      await enqueue();
       // The store, not Redis, holds the result: it survives a lost worker and is written once per attempt.
       for (;;) {
         const row = await store.db
@@ -138,6 +136,12 @@ export async function openStepQueue(
             worker: row.worker,
           };
         const state = await queue.getJobState(jobId(job));
+        if (state === "unknown") {
+          // Neither a result nor a job: Redis restarted without its data (or was flushed). Queue the attempt
+          // again; if a worker had already finished it, the worker sees the recorded result and skips it.
+          await enqueue();
+          continue;
+        }
         if (state === "failed") {
           const failed = await queue.getJob(jobId(job));
           return {
