@@ -8,6 +8,8 @@ import { evaluateGate } from "./gates.ts";
 import {
   aliasesOfModel,
   loadVersion,
+  auditRefusedMove,
+  checkExpectedHolder,
   modelFromRow,
   moveAlias,
   promotionFromRow,
@@ -30,6 +32,11 @@ export interface PromoteOptions {
   /** Move even when the gate fails or approval is required: admin only, audited as forced. */
   readonly force?: boolean;
   readonly reason?: string;
+  /**
+   * The version the caller saw holding the alias (null: none). When another promotion moved it
+   * meanwhile, this one fails with CONFLICT (and is audited as such) instead of overwriting it.
+   */
+  readonly expect?: number | null;
 }
 
 export interface PromotionOps {
@@ -106,51 +113,69 @@ export function createPromotionOps(deps: RegistryDeps, ctx: { actor: string; rol
         "Promoting needs the editor role or above (you are viewer).",
       );
     const measured = await measuredRules(model, version);
-    const result = await store.transaction(async (tx): Promise<PromoteResult> => {
-      const { report, needsApproval } = await gateIn(tx, model, version, alias, measured);
-      if (!report.passed && !opts.force) throw refusal(model, version, alias, report);
-      if (needsApproval && !opts.force) {
-        const row = {
-          id: ids.next(),
-          model,
-          version,
-          alias,
-          status: "pending" as const,
-          report: canonicalJson(report),
-          requested_by: actor,
-          requested_at: clock.now(),
-          decided_by: null,
-          decided_at: null,
-          reason: opts.reason ?? null,
-        };
-        await tx.insertInto("model_promotions").values(row).execute();
-        await audit.append(tx, {
-          actor,
-          action: "model.promotion.request",
-          target: `model:${model}@${alias}`,
-          details: { promotion: row.id, version },
-        });
-        return { status: "pending", promotion: promotionFromRow(row) };
-      }
-      const move = await moveAlias(
-        tx,
-        audit,
-        { model, alias, to: version, actor, at: clock.now(), id: ids.next(), forced: opts.force === true },
-        {
-          action: "model.promote",
-          details: {
-            version,
-            gatePassed: report.passed,
-            failed: report.rules.filter((r) => !r.passed).map((r) => r.rule),
-            ...(opts.reason !== undefined && { reason: opts.reason }),
-          },
-        },
-      );
-      return { status: "moved", move, report, forced: opts.force === true };
-    });
+    const result = await store
+      .transaction(async (tx): Promise<PromoteResult> => {
+        // Checked before the gate: a gate weighed against a holder the caller did not see says nothing.
+        await checkExpectedHolder(tx, model, alias, opts.expect);
+        return promoteIn(tx, model, version, opts, measured);
+      })
+      .catch(async (e: unknown) => {
+        await auditRefusedMove(store, audit, { actor, action: "model.promote", model, alias, version }, e);
+        throw e;
+      });
     if (result.status === "moved") emitSafely(events, "alias.moved", result.move);
     else emitSafely(events, "promotion.pending", result.promotion);
     return result;
+  }
+
+  async function promoteIn(
+    tx: Kysely<Database>,
+    model: string,
+    version: number,
+    opts: PromoteOptions,
+    measured: readonly RuleResult[],
+  ): Promise<PromoteResult> {
+    const alias = opts.to;
+    const { report, needsApproval } = await gateIn(tx, model, version, alias, measured);
+    if (!report.passed && !opts.force) throw refusal(model, version, alias, report);
+    if (needsApproval && !opts.force) {
+      const row = {
+        id: ids.next(),
+        model,
+        version,
+        alias,
+        status: "pending" as const,
+        report: canonicalJson(report),
+        requested_by: actor,
+        requested_at: clock.now(),
+        decided_by: null,
+        decided_at: null,
+        reason: opts.reason ?? null,
+      };
+      await tx.insertInto("model_promotions").values(row).execute();
+      await audit.append(tx, {
+        actor,
+        action: "model.promotion.request",
+        target: `model:${model}@${alias}`,
+        details: { promotion: row.id, version },
+      });
+      return { status: "pending", promotion: promotionFromRow(row) };
+    }
+    const move = await moveAlias(
+      tx,
+      audit,
+      { model, alias, to: version, actor, at: clock.now(), id: ids.next(), forced: opts.force === true },
+      {
+        action: "model.promote",
+        details: {
+          version,
+          gatePassed: report.passed,
+          failed: report.rules.filter((r) => !r.passed).map((r) => r.rule),
+          ...(opts.reason !== undefined && { reason: opts.reason }),
+        },
+      },
+    );
+    return { status: "moved", move, report, forced: opts.force === true };
   }
 
   async function decide(id: string, decision: { approve: boolean; reason?: string }): Promise<Promotion> {

@@ -137,6 +137,56 @@ export function testRegistry(name: string, freshStore: () => Promise<string>): v
       expect((await admin.getModel("churn")).aliases["race"]).toBe(history[1]?.to);
     });
 
+    it("lets exactly one of concurrent compare-and-set promotions win; the others get CONFLICT, all audited", async () => {
+      await admin.createModel("cas");
+      for (let i = 0; i < 4; i++)
+        await admin.createVersion("cas", { blobId, metrics: { rmse: 1 }, signature: SIG });
+      await admin.promote("cas", 1, { to: "production" });
+      const target = "model:cas@production";
+      const before = (await ws.audit.list({ target })).length;
+      // Three editors saw v1 holding @production and each promotes their own version at once.
+      const tries = [2, 3, 4];
+      const results = await Promise.allSettled(
+        tries.map((v) => as(`editor${v}`, "editor").promote("cas", v, { to: "production", expect: 1 })),
+      );
+      const won = tries.filter((_, i) => results[i]?.status === "fulfilled");
+      expect(won).toHaveLength(1);
+      const winner = won[0] as number;
+      for (const r of results) {
+        if (r.status === "fulfilled") continue;
+        expect(isLoopmlError(r.reason, "CONFLICT")).toBe(true);
+        expect((r.reason as Error).message).toContain(`now points at v${winner}, not v1`);
+      }
+      expect((await admin.getModel("cas")).aliases["production"]).toBe(winner);
+      const history = await admin.aliasHistory("cas", "production");
+      expect(history.map((h) => [h.from, h.to])).toEqual([
+        [null, 1],
+        [1, winner],
+      ]);
+      const events = (await ws.audit.list({ target })).slice(before);
+      expect(events.filter((e) => e.action === "model.promote").map((e) => e.actor)).toEqual([
+        `editor${winner}`,
+      ]);
+      const refused = events.filter((e) => e.action === "model.promote.conflict");
+      expect(refused.map((e) => e.actor).sort()).toEqual(
+        tries.filter((v) => v !== winner).map((v) => `editor${v}`),
+      );
+      for (const e of refused) expect(e.details).toMatchObject({ expected: 1, current: winner });
+      expect(events).toHaveLength(tries.length);
+      // The same for plain alias moves; a stale expectation after the race is refused too.
+      const moves = await Promise.allSettled([
+        admin.setAlias("cas", "canary", 2, { expect: null }),
+        admin.setAlias("cas", "canary", 3, { expect: null }),
+      ]);
+      expect(moves.filter((m) => m.status === "fulfilled")).toHaveLength(1);
+      expect((await admin.aliasHistory("cas", "canary")).length).toBe(1);
+      expect(
+        await ws.audit.list({ target: "model:cas@canary", action: "model.alias.move.conflict" }),
+      ).toHaveLength(1);
+      expect((await failure(admin.promote("cas", 3, { to: "production", expect: 1 }))).code).toBe("CONFLICT");
+      expect((await ws.audit.verify()).ok).toBe(true);
+    });
+
     it("queues a gated promotion for approval; another approver approves it", async () => {
       const editor = as("eve", "editor");
       const first = await editor.promote("churn", 1, { to: "production" });

@@ -2,7 +2,7 @@
 import type { Kysely } from "kysely";
 import type { AuditService } from "../audit/service.ts";
 import { LoopmlError } from "../errors.ts";
-import type { Database } from "../store/types.ts";
+import type { Database, MetadataStore } from "../store/types.ts";
 import { parsePolicy } from "./gates.ts";
 import type { AliasMove, ModelVersion, Promotion, RegisteredModel } from "./types.ts";
 
@@ -135,6 +135,56 @@ export async function resolveAlias(db: Kysely<Database>, model: string, alias: s
 }
 
 /**
+ * The alias's current version; with `expect` (the holder the caller saw, null for unset) a
+ * different holder is a CONFLICT, so that of two moves that saw the same holder only the first lands.
+ */
+export async function checkExpectedHolder(
+  tx: Kysely<Database>,
+  model: string,
+  alias: string,
+  expect: number | null | undefined,
+): Promise<number | null> {
+  const current = await tx
+    .selectFrom("model_aliases")
+    .select("version")
+    .where("model", "=", model)
+    .where("alias", "=", alias)
+    .executeTakeFirst();
+  const from = current?.version ?? null;
+  if (expect !== undefined && expect !== from) {
+    throw new LoopmlError(
+      "CONFLICT",
+      `@${alias} of "${model}" now points at ${from === null ? "nothing" : `v${from}`}, not ${expect === null ? "nothing" : `v${expect}`}: someone moved it meanwhile. Check and retry.`,
+      { model, alias, expected: expect, current: from },
+    );
+  }
+  return from;
+}
+
+/**
+ * A move refused by its compare-and-set rolled back with its transaction: this records the attempt
+ * on the audit trail in a transaction of its own, so that both sides of a race are on it.
+ */
+export async function auditRefusedMove(
+  store: MetadataStore,
+  audit: AuditService,
+  attempt: { actor: string; action: string; model: string; alias: string; version: number | null },
+  error: unknown,
+): Promise<void> {
+  if (!(error instanceof LoopmlError) || error.code !== "CONFLICT") return;
+  const details = error.details as { expected?: number | null; current?: number | null } | undefined;
+  if (details === undefined || !("current" in details)) return;
+  await store.transaction((tx) =>
+    audit.append(tx, {
+      actor: attempt.actor,
+      action: `${attempt.action}.conflict`,
+      target: `model:${attempt.model}@${attempt.alias}`,
+      details: { to: attempt.version, expected: details.expected ?? null, current: details.current ?? null },
+    }),
+  );
+}
+
+/**
  * Moves (or removes, when `to` is null) an alias with its history row and one audit event, all in `tx`.
  * `expect` turns a concurrent move into CONFLICT instead of silently overwriting it.
  */
@@ -152,20 +202,7 @@ export async function moveAlias(
   },
   event: { action: string; details?: Record<string, unknown>; expect?: number | null },
 ): Promise<AliasMove> {
-  const current = await tx
-    .selectFrom("model_aliases")
-    .select("version")
-    .where("model", "=", move.model)
-    .where("alias", "=", move.alias)
-    .executeTakeFirst();
-  const from = current?.version ?? null;
-  if (event.expect !== undefined && event.expect !== from) {
-    throw new LoopmlError(
-      "CONFLICT",
-      `@${move.alias} of "${move.model}" now points at ${from === null ? "nothing" : `v${from}`}, not ${event.expect === null ? "nothing" : `v${event.expect}`}: someone moved it meanwhile. Check and retry.`,
-      { model: move.model, alias: move.alias, current: from },
-    );
-  }
+  const from = await checkExpectedHolder(tx, move.model, move.alias, event.expect);
   if (move.to === null) {
     await tx
       .deleteFrom("model_aliases")

@@ -10,6 +10,7 @@ import {
   aliasesOfModel,
   loadVersion,
   modelFromRow,
+  auditRefusedMove,
   moveAlias,
   requireModel,
   resolveAlias,
@@ -291,23 +292,28 @@ export function createRegistryService(deps: RegistryDeps, ctx: RegistryContext =
     opts: { expect?: number | null } = {},
   ): Promise<AliasMove> {
     checkAlias(alias);
-    const move = await store.transaction(async (tx) => {
-      const m = modelFromRow(await requireModel(tx, model), {});
-      if (m.policy.protectedAliases.includes(alias)) {
-        throw new LoopmlError(
-          "FAILED_PRECONDITION",
-          `@${alias} of "${model}" is protected: move it with loopml models promote ${model} ${version} --to ${alias}, which runs the promotion gate.`,
-          { model, alias },
+    const move = await store
+      .transaction(async (tx) => {
+        const m = modelFromRow(await requireModel(tx, model), {});
+        if (m.policy.protectedAliases.includes(alias)) {
+          throw new LoopmlError(
+            "FAILED_PRECONDITION",
+            `@${alias} of "${model}" is protected: move it with loopml models promote ${model} ${version} --to ${alias}, which runs the promotion gate.`,
+            { model, alias },
+          );
+        }
+        await loadVersion(tx, model, version);
+        return moveAlias(
+          tx,
+          audit,
+          { model, alias, to: version, actor, at: clock.now(), id: ids.next(), forced: false },
+          { action: "model.alias.move", ...(opts.expect !== undefined && { expect: opts.expect }) },
         );
-      }
-      await loadVersion(tx, model, version);
-      return moveAlias(
-        tx,
-        audit,
-        { model, alias, to: version, actor, at: clock.now(), id: ids.next(), forced: false },
-        { action: "model.alias.move", ...(opts.expect !== undefined && { expect: opts.expect }) },
-      );
-    });
+      })
+      .catch(async (e: unknown) => {
+        await auditRefusedMove(store, audit, { actor, action: "model.alias.move", model, alias, version }, e);
+        throw e;
+      });
     emitSafely(events, "alias.moved", move);
     return move;
   }

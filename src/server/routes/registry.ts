@@ -131,6 +131,7 @@ export function registerRegistryRoutes(api: FastifyInstance, ctx: RouteContext):
           to: z.string(),
           force: z.boolean().optional(),
           reason: z.string().max(2000).optional(),
+          expect: z.number().int().nullable().optional(),
         }),
         req.body,
       );
@@ -138,6 +139,7 @@ export function registerRegistryRoutes(api: FastifyInstance, ctx: RouteContext):
         to: b.to,
         ...(b.force !== undefined && { force: b.force }),
         ...(b.reason !== undefined && { reason: b.reason }),
+        ...(b.expect !== undefined && { expect: b.expect }),
       });
       return reply.status(r.status === "pending" ? 202 : 200).send(r);
     },
