@@ -39,12 +39,32 @@ describe("automl", () => {
 
   it("gives the same leaderboard and model for the same seed and maxTrials", async () => {
     const frame = syntheticFrame({ rows: 150, task: "regression", seed: 3 });
-    const run = () => automl(frame, { target: "target", maxTrials: 5, seed: 9 });
+    // Two trials at a time on worker threads: the batches, not the timing, decide what runs.
+    const run = () => automl(frame, { target: "target", maxTrials: 7, seed: 9, parallel: 2 });
     const [a, b] = [await run(), await run()];
+    expect(new Set(a.trials.map((t) => t.learner)).size).toBeGreaterThanOrEqual(4);
     const strip = (r: typeof a) =>
       r.leaderboard.map((e) => [e.learner, e.trial, e.score, JSON.stringify(e.params)]);
     expect(strip(b)).toEqual(strip(a));
     expect(b.model.predict(frame)).toEqual(a.model.predict(frame));
+  });
+
+  it("searches forests and linear models with TPE, and ensembles members of any learner", async () => {
+    const frame = syntheticFrame({ rows: 200, task: "multiclass", seed: 12 });
+    const result = await automl(frame, {
+      target: "target",
+      learners: ["rf", "extra-trees", "linear"],
+      searcher: "tpe",
+      maxTrials: 10,
+      seed: 3,
+      parallel: 2,
+    });
+    expect(new Set(result.trials.map((t) => t.learner))).toEqual(new Set(["rf", "extra-trees", "linear"]));
+    expect(result.trials.find((t) => t.learner === "linear")?.params).toMatchObject({ penalty: "l2" });
+    const again = loadAutomlModel(JSON.stringify(result.model));
+    expect(again.predictProba(frame)).toEqual(result.model.predictProba(frame));
+    expect(result.featureImportance.reduce((a, f) => a + f.importance, 0)).toBeCloseTo(1, 9);
+    expect(result.best.score).toBeLessThan(0.9); // log loss of a learnable 3-class problem
   });
 
   it("stays within the wall-clock budget, refit included", async () => {

@@ -1,4 +1,5 @@
 // AutoML as one library call: set up the problem, search under the budget, ensemble, refit and rank.
+import { availableParallelism } from "node:os";
 import { LoopmlError } from "../errors.ts";
 import type { Frame } from "../learn/frame.ts";
 import { createEvalContext, fitLearner, type EvalContext } from "./evaluate.ts";
@@ -7,12 +8,15 @@ import { AutomlModel, type AutomlMember } from "./model.ts";
 import { runSearch, type SearchTrial } from "./search.ts";
 import { makeSplits, setupProblem } from "./setup.ts";
 import { LEARNERS } from "./space.ts";
+import { createThreadRunner } from "./thread-runner.ts";
+import { createInProcessRunner, type TrialRunner } from "./trial.ts";
 import type {
   LeaderboardEntry,
   LearnerName,
   Problem,
   ProblemOptions,
   ProgressState,
+  SearcherName,
   TrialRecord,
 } from "./types.ts";
 
@@ -33,6 +37,18 @@ export interface AutomlOptions extends ProblemOptions {
   /** Stop after this many trials; with a seed and no budget, two runs give the same result. */
   readonly maxTrials?: number;
   readonly learners?: readonly LearnerName[];
+  /** "cfo" (cost-frugal local search, default) or "tpe" (Tree-structured Parzen Estimator). */
+  readonly searcher?: SearcherName;
+  /**
+   * Trials run side by side, on worker threads: the machine's cores (at most 8) by default. Trials are
+   * proposed in batches of this size, so with a seed and maxTrials the result depends on it, never on timing.
+   */
+  readonly parallel?: number;
+  /**
+   * Runs the trials elsewhere, e.g. on queue workers (see createQueueRunner); its slots set the batch size.
+   * Built from `parallel` by default.
+   */
+  readonly runner?: (ctx: EvalContext) => Promise<TrialRunner>;
   /** Try a greedy ensemble of the best trials (kept only when it beats the best single model); true by default. */
   readonly ensemble?: boolean;
   /** Training rows of the first trials; grows x4 as configurations earn it. 10,000 by default. */
@@ -80,6 +96,14 @@ export async function automl(frame: Frame, options: AutomlOptions): Promise<Auto
       `Unknown learner list ${JSON.stringify(learners)}; use some of ${LEARNERS.join(", ")}.`,
     );
   }
+  const searcher = options.searcher ?? "cfo";
+  if (searcher !== "cfo" && searcher !== "tpe") {
+    throw new LoopmlError("INVALID_ARGUMENT", `Unknown searcher "${String(searcher)}"; use cfo or tpe.`);
+  }
+  const parallel = options.parallel ?? Math.max(1, Math.min(8, availableParallelism()));
+  if (!(Number.isInteger(parallel) && parallel >= 1 && parallel <= 64)) {
+    throw new LoopmlError("INVALID_ARGUMENT", `parallel is ${parallel}; pass an integer from 1 to 64.`);
+  }
   const problem = setupProblem(frame, options);
   const ctx = createEvalContext(frame, problem, makeSplits(problem, seed), seed);
   const deadline = budget === null ? Infinity : startedAt + budget * (1 - SAFETY) * 1000;
@@ -95,12 +119,20 @@ export async function automl(frame: Frame, options: AutomlOptions): Promise<Auto
       metric: problem.metric,
       phase,
     });
+  let lastTick: [number, SearchTrial | null] = [0, null];
   const n = problem.rows.length;
   const refitSeconds = (t: SearchTrial): number =>
     t.trainRows > 0 ? (t.record.fitSeconds / ctx.splits.length) * (n / t.trainRows) : 0;
 
+  const runner = options.runner
+    ? await options.runner(ctx)
+    : parallel > 1
+      ? createThreadRunner(ctx, parallel, options.signal)
+      : createInProcessRunner(ctx, options.signal, () => progress("search", ...lastTick));
   const search = await runSearch(ctx, {
     learners,
+    searcher,
+    runner,
     seed,
     initialSampleSize: options.initialSampleSize ?? DEFAULT_SAMPLE_SIZE,
     maxTrials: options.maxTrials ?? null,
@@ -110,8 +142,11 @@ export async function automl(frame: Frame, options: AutomlOptions): Promise<Auto
     startedAt,
     ...(options.signal && { signal: options.signal }),
     ...(options.onTrial && { onTrial: options.onTrial }),
-    onTick: (trials, best) => progress("search", trials, best),
-  });
+    onTick: (trials, best) => {
+      lastTick = [trials, best];
+      progress("search", trials, best);
+    },
+  }).finally(() => runner.close());
   const ok = search.trials.filter((t) => t.record.status === "ok");
   if (ok.length === 0) {
     const first = search.trials[0];
@@ -137,12 +172,15 @@ export async function automl(frame: Frame, options: AutomlOptions): Promise<Auto
   const picked = choice
     ? choice.members.map((m) => ({ trial: byId.get(m.trial) as SearchTrial, weight: m.weight }))
     : [{ trial: winner, weight: 1 }];
-  const members: AutomlMember[] = picked.map(({ trial, weight }) => ({
-    learner: trial.record.learner,
-    trial: trial.record.id,
-    weight,
-    model: fitLearner(ctx, trial.record.params, ctx.base),
-  }));
+  const members: AutomlMember[] = [];
+  for (const { trial, weight } of picked) {
+    members.push({
+      learner: trial.record.learner,
+      trial: trial.record.id,
+      weight,
+      model: await fitLearner(ctx, trial.record.learner, trial.record.params, ctx.base),
+    });
+  }
   const model = new AutomlModel({
     task: problem.task,
     target: problem.target,

@@ -1,7 +1,7 @@
 // Cost-frugal local search (FLAML's CFO/FLOW2): start cheap, try x ± step·u for random unit u, grow the step on success.
 import type { Rng } from "../learn/random.ts";
 import { initialPoint, paramsOf, pointOf, type LearnerSpace } from "./space.ts";
-import type { LearnerParams } from "./types.ts";
+import type { Proposal, Searcher } from "./searcher.ts";
 
 const STEP_INIT = 0.1;
 const STEP_MAX = 0.5;
@@ -9,30 +9,23 @@ const STEP_MIN = 0.005;
 const GROW = 2;
 const SHRINK = 0.5;
 
-export interface Proposal {
-  readonly point: readonly number[];
-  readonly params: LearnerParams;
-}
-
-export interface LocalSearcher {
-  readonly space: LearnerSpace;
-  propose(): Proposal;
-  /** The loss of the last proposal; null when it failed or was pruned (a failure for the searcher). */
-  report(loss: number | null): void;
-  /** Moves the incumbent, e.g. when the search continues on a larger sample with its best configuration. */
-  rebase(point: readonly number[], loss: number): void;
-  readonly incumbent: { readonly point: readonly number[]; readonly loss: number } | null;
-  /** Proposals since the incumbent last improved. */
-  readonly sinceImprovement: number;
+/** Which move a proposal was: a queued start point, or one side of a random direction. */
+interface Move {
+  readonly kind: "queue" | "plus" | "minus";
+  readonly direction: number;
 }
 
 /**
+ * Ask/tell: several proposals may be out at once (parallel trials) and are reported in proposal order; a
+ * direction's two sides are proposed one after the other, so a batch of two evaluates x + step·u and
+ * x − step·u together. With one proposal at a time it is exactly the sequential FLOW2 walk.
+ *
  * @example
- * const s = createLocalSearcher(SPACES.gbdt, createRng(1));
+ * const s = createLocalSearcher(spaceFor("gbdt", "binary", 8), createRng(1));
  * const p = s.propose(); // the low-cost start: 4 rounds, depth 3
- * s.report(0.31);
+ * s.report(p, 0.31);
  */
-export function createLocalSearcher(space: LearnerSpace, rng: Rng): LocalSearcher {
+export function createLocalSearcher(space: LearnerSpace, rng: Rng): Searcher {
   const d = space.dimensions.length;
   // Step is a length in the unit cube; scale by sqrt(d) so it means the same per coordinate in any space.
   const scale = Math.sqrt(d);
@@ -40,10 +33,11 @@ export function createLocalSearcher(space: LearnerSpace, rng: Rng): LocalSearche
   const queue: (readonly number[])[] = [initialPoint(space), ...space.seeds.map((s) => pointOf(space, s))];
   let incumbent: { point: readonly number[]; loss: number } | null = null;
   let direction: number[] | null = null;
-  let mirrored = false;
-  let last: readonly number[] = queue[0] as readonly number[];
-  let fromQueue = false;
+  let directionId = 0;
+  let mirrorProposed = false;
   let sinceImprovement = 0;
+  const moves = new Map<number, Move>();
+  let nextTag = 1;
 
   const gaussian = (): number => {
     const u = Math.max(rng.next(), 1e-12);
@@ -53,6 +47,11 @@ export function createLocalSearcher(space: LearnerSpace, rng: Rng): LocalSearche
     (incumbent as { point: readonly number[] }).point.map((x, i) =>
       clamp(x + sign * step * ((direction as number[])[i] as number)),
     );
+  const issue = (point: readonly number[], m: Move): Proposal => {
+    const tag = nextTag++;
+    moves.set(tag, m);
+    return { point, params: paramsOf(space, point), tag };
+  };
 
   return {
     space,
@@ -62,37 +61,38 @@ export function createLocalSearcher(space: LearnerSpace, rng: Rng): LocalSearche
     get sinceImprovement() {
       return sinceImprovement;
     },
+    canPropose() {
+      // Before the first result there is nothing to move from: only queued points can be handed out.
+      return queue.length > 0 || incumbent !== null;
+    },
     propose() {
       if (queue.length > 0 || incumbent === null) {
-        last = queue.shift() ?? restartPoint(space, rng);
-        fromQueue = true;
-      } else {
-        fromQueue = false;
-        if (direction === null) {
-          const u = Array.from({ length: d }, gaussian);
-          const norm = Math.hypot(...u) || 1;
-          direction = u.map((v) => v / norm);
-          mirrored = false;
-          last = move(1);
-        } else {
-          mirrored = true;
-          last = move(-1);
-        }
+        return issue(queue.shift() ?? restartPoint(space, rng), { kind: "queue", direction: 0 });
       }
-      return { point: last, params: paramsOf(space, last) };
+      if (direction === null || mirrorProposed) {
+        const u = Array.from({ length: d }, gaussian);
+        const norm = Math.hypot(...u) || 1;
+        direction = u.map((v) => v / norm);
+        directionId++;
+        mirrorProposed = false;
+        return issue(move(1), { kind: "plus", direction: directionId });
+      }
+      mirrorProposed = true;
+      return issue(move(-1), { kind: "minus", direction: directionId });
     },
-    report(loss) {
+    report(proposal, loss) {
+      const m = moves.get(proposal.tag) ?? { kind: "queue", direction: 0 };
+      moves.delete(proposal.tag);
       sinceImprovement++;
       if (loss !== null && (incumbent === null || loss < incumbent.loss)) {
-        const improvedLocally = !fromQueue;
-        incumbent = { point: last, loss };
+        incumbent = { point: proposal.point, loss };
         sinceImprovement = 0;
         direction = null;
-        if (improvedLocally) step = Math.min(STEP_MAX * scale, step * GROW);
+        if (m.kind !== "queue") step = Math.min(STEP_MAX * scale, step * GROW);
         return;
       }
-      if (fromQueue) return;
-      if (!mirrored) return; // try the opposite direction next
+      // Only the failure of both sides of the current direction shrinks the step.
+      if (m.kind !== "minus" || m.direction !== directionId || direction === null) return;
       direction = null;
       step *= SHRINK;
       if (step < STEP_MIN * scale) {
@@ -112,7 +112,7 @@ export function createLocalSearcher(space: LearnerSpace, rng: Rng): LocalSearche
 }
 
 /** A random point whose cost dimensions stay at their cheap start, so a restart is cost-frugal too. */
-function restartPoint(space: LearnerSpace, rng: Rng): number[] {
+export function restartPoint(space: LearnerSpace, rng: Rng): number[] {
   const start = initialPoint(space);
   return space.dimensions.map((dim, i) => (dim.cost ? (start[i] as number) : rng.next()));
 }

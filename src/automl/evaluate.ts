@@ -1,11 +1,13 @@
 // Runs one trial: fits a learner on every validation split (on a sample of the train part) and scores its out-of-fold predictions.
 import { createFrame, selectColumns, takeRows, type Frame } from "../learn/frame.ts";
-import { gbdt, type GbdtModel } from "../learn/gbdt/index.ts";
+import { gbdt } from "../learn/gbdt/index.ts";
+import { learner } from "../learn/learner/index.ts";
 import type { Split } from "../learn/split.ts";
 import { scoreMetric, toLoss } from "./metric.ts";
+import { memberOutput, type MemberModel } from "./member.ts";
 import { sampleTrain } from "./setup.ts";
 import { costUnits as unitCost } from "./space.ts";
-import type { LearnerParams, Problem } from "./types.ts";
+import type { LearnerName, LearnerParams, Problem } from "./types.ts";
 
 export interface EvalContext {
   readonly problem: Problem;
@@ -21,6 +23,8 @@ export interface EvalContext {
   readonly testFrames: Frame[];
   /** Where each split's test rows land in the out-of-fold array. */
   readonly slots: Uint32Array[];
+  /** Threads per fit; 1 when trials run side by side, the learners' default otherwise. */
+  readonly threads?: number;
 }
 
 export interface TrialOutcome {
@@ -58,6 +62,17 @@ export function createEvalContext(
     ...rowsFrame.columns,
     { kind: "numeric", name: problem.target, values: problem.y },
   ]);
+  return contextOnBase(problem, base, splits, seed);
+}
+
+/** The context over an already built base frame, e.g. in a worker thread that received it. */
+export function contextOnBase(
+  problem: Problem,
+  base: Frame,
+  splits: readonly Split[],
+  seed: number,
+  threads?: number,
+): EvalContext {
   const n = problem.rows.length;
   const slotOf = new Int32Array(n).fill(-1);
   for (const s of splits) for (const p of s.test) slotOf[p] = 0;
@@ -75,35 +90,44 @@ export function createEvalContext(
     trainFrames: new Map(),
     testFrames: splits.map((s) => takeRows(base, s.test)),
     slots: splits.map((s) => Uint32Array.from(s.test, (p) => slotOf[p] as number)),
+    ...(threads !== undefined && { threads }),
   };
 }
 
-/** Fits the model for one configuration on a frame; the objective follows the task. */
-export function fitLearner(
-  ctx: Pick<EvalContext, "problem" | "nClasses" | "seed">,
+/**
+ * Fits one configuration of a learner on a frame; the objective follows the task. Boosting is fitted
+ * directly (its categorical splits and TreeSHAP need no preprocessing); the other learners go through
+ * the common learner interface, which carries their preprocessing inside the model.
+ */
+export async function fitLearner(
+  ctx: Pick<EvalContext, "problem" | "nClasses" | "seed" | "threads">,
+  name: LearnerName,
   params: LearnerParams,
   train: Frame,
-): GbdtModel {
+): Promise<MemberModel> {
   const { problem } = ctx;
-  const objective =
-    problem.task === "binary" ? "binary" : problem.task === "multiclass" ? "multiclass" : "regression";
-  return gbdt({
-    ...params,
-    objective,
-    seed: ctx.seed,
-    ...(objective === "multiclass" && { nClasses: ctx.nClasses }),
-  }).fit(train, problem.target, {
+  const threads: Record<string, number> = ctx.threads !== undefined ? { nThreads: ctx.threads } : {};
+  if (name === "gbdt" || name === "gbdt-leafwise") {
+    const objective = problem.task;
+    return gbdt({
+      ...params,
+      ...threads,
+      objective,
+      seed: ctx.seed,
+      ...(objective === "multiclass" && { nClasses: ctx.nClasses }),
+    }).fit(train, problem.target, { features: problem.features });
+  }
+  return learner(name, {
+    task: problem.task,
+    params: { ...params, ...(name !== "linear" && threads) },
     features: problem.features,
-  });
-}
-
-/** The model's predictions in the form metrics and ensembles use. */
-export function predictFor(model: GbdtModel, frame: Frame, task: Problem["task"]): Float64Array {
-  return task === "multiclass" ? model.predictProba(frame) : model.predict(frame);
+    seed: ctx.seed,
+  }).fit(train, problem.target);
 }
 
 export async function evaluateTrial(
   ctx: EvalContext,
+  name: LearnerName,
   params: LearnerParams,
   sampleSize: number,
   hooks: TrialHooks,
@@ -121,15 +145,15 @@ export async function evaluateTrial(
     const split = ctx.splits[f] as Split;
     const train = trainFrame(ctx, f, split, sampleSize);
     const t0 = hooks.now();
-    const model = fitLearner(ctx, params, train);
+    const model = await fitLearner(ctx, name, params, train);
     const t1 = hooks.now();
     const test = ctx.testFrames[f] as Frame;
-    const pred = predictFor(model, test, problem.task);
+    const pred = memberOutput(model, test, problem.task, nClasses);
     const t2 = hooks.now();
     fitSeconds += (t1 - t0) / 1000;
     predictSeconds += (t2 - t1) / 1000;
     predictedRows += test.nRows;
-    costUnits += unitCost(params, train.nRows, problem.features.length);
+    costUnits += unitCost(name, params, train.nRows, problem.features.length);
     const slots = ctx.slots[f] as Uint32Array;
     for (let i = 0; i < slots.length; i++) {
       for (let c = 0; c < width; c++) oof[(slots[i] as number) * width + c] = pred[i * width + c] as number;

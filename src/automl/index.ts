@@ -4,7 +4,9 @@ export { setupProblem, makeSplits } from "./setup.ts";
 export { AutomlModel, loadAutomlModel, type AutomlModelJson, type AutomlMember } from "./model.ts";
 export { formatLeaderboard, formatProblem } from "./leaderboard.ts";
 export { METRIC_NAMES, defaultMetric } from "./metric.ts";
-export { LEARNERS, SPACES } from "./space.ts";
+export { LEARNERS, spaceFor } from "./space.ts";
+export { createTpeSearcher, type TpeOptions } from "./tpe.ts";
+export type { Proposal, Searcher } from "./searcher.ts";
 export type {
   DroppedColumn,
   LeaderboardEntry,
@@ -14,6 +16,7 @@ export type {
   Problem,
   ProblemOptions,
   ProgressState,
+  SearcherName,
   Task,
   TrialRecord,
   ValidationPlan,

@@ -57,10 +57,12 @@ export function formatProblem(result: Pick<AutomlResult, "problem">): string {
 }
 
 function formatParams(e: LeaderboardEntry): string {
-  if ("members" in e.params)
-    return e.params.members.map((m) => `#${m.trial}×${m.weight.toFixed(2)}`).join(" ");
+  if (e.learner === "ensemble") {
+    const { members } = e.params as { members: readonly { trial: number; weight: number }[] };
+    return members.map((m) => `#${m.trial}×${m.weight.toFixed(2)}`).join(" ");
+  }
   return Object.entries(e.params)
-    .filter(([k]) => k !== "maxDepth" || e.learner !== "gbdt-leafwise")
+    .filter(([k]) => !(k === "maxDepth" && e.learner === "gbdt-leafwise") && k !== "maxIterations")
     .map(([k, v]) => `${k}=${typeof v === "number" ? Number(v.toPrecision(3)) : String(v)}`)
     .join(" ");
 }

@@ -1,14 +1,21 @@
-// The servable AutoML model: its preprocessing (features kept, target encoding) and one or more weighted GBDTs.
+// The servable AutoML model: its preprocessing (features kept, target encoding) and one or more weighted
+// members of any learner (boosting, forests, linear models).
 import { LoopmlError } from "../errors.ts";
 import type { Frame } from "../learn/frame.ts";
-import { loadModel, type GbdtModel, type GbdtModelJson } from "../learn/gbdt/index.ts";
+import {
+  loadMember,
+  memberImportance,
+  memberOutput,
+  type MemberModel,
+  type MemberModelJson,
+} from "./member.ts";
 import type { DroppedColumn, LearnerName, MetricName, Task } from "./types.ts";
 
 export interface AutomlMember {
   readonly learner: LearnerName;
   readonly trial: number;
   readonly weight: number;
-  readonly model: GbdtModel;
+  readonly model: MemberModel;
 }
 
 export interface AutomlModelState {
@@ -24,7 +31,13 @@ export interface AutomlModelState {
 export interface AutomlModelJson extends Omit<AutomlModelState, "members"> {
   readonly format: "loopml-automl";
   readonly version: 1;
-  readonly members: readonly { learner: LearnerName; trial: number; weight: number; model: GbdtModelJson }[];
+  readonly members: readonly {
+    learner: LearnerName;
+    trial: number;
+    weight: number;
+    /** A "loopml-gbdt" model for boosting members, a "loopml-model" (learner interface) for the others. */
+    model: MemberModelJson;
+  }[];
 }
 
 export class AutomlModel {
@@ -89,14 +102,15 @@ export class AutomlModel {
     return out;
   }
 
-  /** Gain importance per feature, normalised to sum 1 and weighted over ensemble members; largest first. */
+  /**
+   * Importance per feature (gain for trees, |coefficient| for linear members), normalised to sum 1 per
+   * member and weighted over ensemble members; largest first.
+   */
   featureImportance(): { feature: string; importance: number }[] {
     const totals = new Map<string, number>(this.state.features.map((f) => [f, 0]));
     for (const m of this.state.members) {
-      const gains = m.model.featureImportance("gain");
-      const sum = Object.values(gains).reduce((a, b) => a + b, 0);
-      if (sum <= 0) continue;
-      for (const [f, g] of Object.entries(gains)) totals.set(f, (totals.get(f) ?? 0) + (m.weight * g) / sum);
+      for (const [f, g] of memberImportance(m.model, this.state.features))
+        totals.set(f, (totals.get(f) ?? 0) + m.weight * g);
     }
     return [...totals]
       .map(([feature, importance]) => ({ feature, importance }))
@@ -126,8 +140,9 @@ export class AutomlModel {
   /** Weighted average of the members' probabilities (or values); width 1 or the class count. */
   private blend(frame: Frame, width: number): Float64Array {
     const out = new Float64Array(frame.nRows * width);
+    const k = this.state.task === "regression" ? 1 : this.state.classes.length;
     for (const m of this.state.members) {
-      const p = width > 1 ? m.model.predictProba(frame) : m.model.predict(frame);
+      const p = memberOutput(m.model, frame, this.state.task, k);
       for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) + m.weight * (p[i] as number);
     }
     return out;
@@ -187,7 +202,7 @@ export function loadAutomlModel(json: unknown): AutomlModel {
       learner: m.learner,
       trial: m.trial,
       weight: m.weight,
-      model: loadModel(m.model),
+      model: loadMember(m.model),
     })),
   });
 }

@@ -1,15 +1,18 @@
-// The search loop: learner choice by estimated cost for improvement, CFO proposals, sample-size fidelity, pruning and the budget.
+// The search loop: learner choice by estimated cost for improvement, CFO or TPE proposals, sample-size
+// fidelity, pruning and the budget. Trials are proposed in batches (one per runner slot) and their results
+// are told back in proposal order, so a seeded search gives the same trials whatever the timing.
 import { createRng, type Rng } from "../learn/random.ts";
-import { createLocalSearcher, type LocalSearcher, type Proposal } from "./cfo.ts";
-import { evaluateTrial, type EvalContext, type TrialOutcome } from "./evaluate.ts";
-import { configKey, costUnits, paramsOf, SPACES } from "./space.ts";
-import type { LearnerName, TrialRecord } from "./types.ts";
+import { createLocalSearcher } from "./cfo.ts";
+import type { EvalContext, TrialOutcome } from "./evaluate.ts";
+import type { Proposal, Searcher } from "./searcher.ts";
+import { configKey, costUnits, paramsOf, spaceFor, type LearnerSpace } from "./space.ts";
+import { createTpeSearcher } from "./tpe.ts";
+import { mean, type TrialJob, type TrialRunner } from "./trial.ts";
+import type { LearnerName, SearcherName, TrialRecord } from "./types.ts";
 
 /** Consecutive non-improving trials after which the incumbent earns a sample four times larger. */
 const PROMOTE_AFTER = 3;
 const GROWTH = 4;
-/** A trial is hopeless when its first splits trail the best by this much (relative) beyond two standard deviations. */
-const PRUNE_RELATIVE = 0.05;
 /** Proposals that only repeat evaluated configurations before the searcher is asked to move on. */
 const MAX_REPEATS = 25;
 /** Consecutive proposals too slow for the time left before the search ends. */
@@ -19,6 +22,7 @@ const TRUST_AFTER = 3;
 
 export interface SearchOptions {
   readonly learners: readonly LearnerName[];
+  readonly searcher: SearcherName;
   readonly seed: number;
   readonly initialSampleSize: number;
   readonly maxTrials: number | null;
@@ -28,6 +32,8 @@ export interface SearchOptions {
   readonly reserveSeconds: (best: SearchTrial | null) => number;
   readonly now: () => number;
   readonly startedAt: number;
+  /** Executes trials: in process, on worker threads or on queue workers. */
+  readonly runner: TrialRunner;
   readonly signal?: AbortSignal;
   readonly onTrial?: (trial: TrialRecord) => void | Promise<void>;
   readonly onTick?: (trials: number, best: SearchTrial | null) => void;
@@ -44,43 +50,62 @@ export interface SearchTrial {
 export interface SearchResult {
   readonly trials: readonly SearchTrial[];
   readonly stoppedBy: "budget" | "maxTrials" | "signal" | "converged";
-  /** Fit seconds per cost unit observed, for planning refits. */
-  readonly secondsPerUnit: number;
 }
 
 interface LearnerState {
   readonly name: LearnerName;
-  readonly searcher: LocalSearcher;
+  readonly searcher: Searcher;
   level: number;
   forced: Proposal | null;
   trials: number;
+  /** Proposals handed out in the current batch and not yet reported. */
+  pending: number;
   totalCost: number;
   costAtBest: number;
   costAtPrevBest: number;
   bestLoss: number;
   firstLoss: number;
   lastCost: number;
+  /** Fit seconds per cost unit observed for this learner (budget planning only, never the learner choice). */
+  secondsPerUnit: number;
   /** Split losses of the searcher's incumbent: a trial is pruned only when hopeless against its own learner's best. */
   incumbentFolds: readonly number[] | null;
 }
 
+interface Planned {
+  readonly state: LearnerState;
+  readonly proposal: Proposal;
+  readonly level: number;
+  readonly promoted: boolean;
+  readonly job: TrialJob;
+  readonly key: string;
+}
+
+function createSearcher(name: SearcherName, space: LearnerSpace, rng: Rng): Searcher {
+  return name === "tpe" ? createTpeSearcher(space, rng) : createLocalSearcher(space, rng);
+}
+
 export async function runSearch(ctx: EvalContext, options: SearchOptions): Promise<SearchResult> {
   const rng = createRng(options.seed);
-  const states: LearnerState[] = options.learners.map((name) => ({
+  const nFeatures = ctx.problem.features.length;
+  const states: LearnerState[] = options.learners.map((name, i) => ({
     name,
-    searcher: createLocalSearcher(
-      SPACES[name],
-      createRng(options.seed + 7919 * (options.learners.indexOf(name) + 1)),
+    searcher: createSearcher(
+      options.searcher,
+      spaceFor(name, ctx.problem.task, nFeatures),
+      createRng(options.seed + 7919 * (i + 1)),
     ),
     level: 0,
     forced: null,
     trials: 0,
+    pending: 0,
     totalCost: 0,
     costAtBest: 0,
     costAtPrevBest: 0,
     bestLoss: Infinity,
     firstLoss: Infinity,
     lastCost: 0,
+    secondsPerUnit: 0,
     incumbentFolds: null,
   }));
   const maxTrain = Math.max(...ctx.splits.map((s) => s.train.length));
@@ -91,50 +116,88 @@ export async function runSearch(ctx: EvalContext, options: SearchOptions): Promi
   const seen = new Map<string, number>();
   const trials: SearchTrial[] = [];
   let best: SearchTrial | null = null;
-  let secondsPerUnit = 0;
-  const nFeatures = ctx.problem.features.length;
   const folds = ctx.splits.length;
   let vetoes = 0;
   const yieldToEvents = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  const timed = Number.isFinite(options.deadline);
 
   for (;;) {
     await yieldToEvents();
     if (options.signal?.aborted) return done("signal");
     if (options.maxTrials !== null && trials.length >= options.maxTrials) return done("maxTrials");
-    const state = pickLearner(states, rng);
-    const next = nextProposal(state);
-    if (next === null) return done("converged");
-    const { proposal, level } = next;
-    const sampleSize = Math.min(levels[level] as number, maxTrain);
-    const anyOk = trials.some((t) => t.record.status === "ok");
-    if (Number.isFinite(options.deadline) && anyOk) {
-      // The first fits run before the JIT warms up; their speed would make every later trial look unaffordable.
-      const predicted =
-        trials.length < TRUST_AFTER
-          ? 0
-          : secondsPerUnit * costUnits(proposal.params, sampleSize, nFeatures) * folds;
-      if (options.now() + (predicted + options.reserveSeconds(best)) * 1000 > options.deadline) {
-        // Too slow for the time left: a failure for the searcher, which then steps back towards cheaper configurations.
-        if (++vetoes >= MAX_VETOES) return done("budget");
-        if (!next.promoted) state.searcher.report(null);
-        continue;
+    const slots = Math.min(
+      options.runner.slots,
+      options.maxTrials === null ? Infinity : options.maxTrials - trials.length,
+    );
+    const batch: Planned[] = [];
+    let stop: SearchResult["stoppedBy"] | null = null;
+    while (batch.length < slots) {
+      const state = pickLearner(states, rng);
+      if (state === null) break;
+      const next = nextProposal(state);
+      if (next === null) {
+        if (batch.length === 0) stop = "converged";
+        break;
       }
+      const { proposal, level } = next;
+      const sampleSize = Math.min(levels[level] as number, maxTrain);
+      const anyOk = trials.some((t) => t.record.status === "ok");
+      const reserve = options.reserveSeconds(best);
+      if (timed && anyOk) {
+        // The first fits run before the JIT warms up; their speed would make every later trial look unaffordable.
+        const predicted =
+          trials.length < TRUST_AFTER
+            ? 0
+            : secondsPerUnitOf(state) * costUnits(state.name, proposal.params, sampleSize, nFeatures) * folds;
+        if (options.now() + (predicted + reserve) * 1000 > options.deadline) {
+          // Too slow for the time left: a failure for the searcher, which then steps back towards cheaper configurations.
+          if (!next.promoted) state.searcher.report(proposal, null);
+          if (++vetoes >= MAX_VETOES) {
+            if (batch.length === 0) stop = "budget";
+            break;
+          }
+          continue;
+        }
+      }
+      vetoes = 0;
+      const key = `${level}|${configKey(state.name, proposal.params)}`;
+      // Splits may only end before the budget's end minus the refit reserve (epoch time: workers read it).
+      // Only the first trial of the search runs to its end whatever the time: it guarantees a model.
+      const stopAt =
+        timed && (anyOk || batch.length > 0)
+          ? Date.now() + (options.deadline - options.now()) - reserve * 1000
+          : null;
+      state.pending++;
+      seen.set(key, NaN);
+      batch.push({
+        state,
+        proposal,
+        level,
+        promoted: next.promoted,
+        key,
+        job: {
+          learner: state.name,
+          params: proposal.params,
+          sampleSize,
+          reference: next.promoted ? null : state.incumbentFolds,
+          stopAt,
+        },
+      });
     }
-    vetoes = 0;
+    if (stop !== null) return done(stop);
+    if (batch.length === 0) return done("converged");
     const startedAt = options.now();
-    const reference = next.promoted ? null : state.incumbentFolds;
-    const outcome = await evaluateTrial(ctx, proposal.params, sampleSize, {
-      now: options.now,
-      afterFold: async (finished, losses, foldSeconds) => {
-        options.onTick?.(trials.length, best);
-        await yieldToEvents();
-        if (options.signal?.aborted) return true;
-        // The next split will take about as long as this one: stop now rather than overrun the budget.
-        const nextEnds = options.now() + (foldSeconds + options.reserveSeconds(best)) * 1000;
-        if (Number.isFinite(options.deadline) && anyOk && nextEnds > options.deadline) return true;
-        return reference !== null && hopeless(losses.slice(0, finished), reference);
-      },
-    });
+    const outcomes = await Promise.all(batch.map((p) => options.runner.run(p.job)));
+    for (let i = 0; i < batch.length; i++) {
+      // A trial finished after Ctrl-C is not recorded: the search ended when the user asked.
+      if (options.signal?.aborted) return done("signal");
+      await record(batch[i] as Planned, outcomes[i] as TrialOutcome, startedAt);
+    }
+  }
+
+  async function record(planned: Planned, outcome: TrialOutcome, startedAt: number): Promise<void> {
+    const { state, proposal, level } = planned;
+    state.pending--;
     const pruned = outcome.status === "pruned";
     const failed = !pruned && !Number.isFinite(outcome.loss);
     const status = pruned ? "pruned" : failed ? "failed" : "ok";
@@ -142,7 +205,7 @@ export async function runSearch(ctx: EvalContext, options: SearchOptions): Promi
       id: trials.length + 1,
       learner: state.name,
       params: proposal.params,
-      sampleSize: Math.min(sampleSize, maxTrain),
+      sampleSize: planned.job.sampleSize,
       fullFidelity: level === top,
       metric: ctx.problem.metric,
       score: outcome.score,
@@ -160,36 +223,44 @@ export async function runSearch(ctx: EvalContext, options: SearchOptions): Promi
       record,
       outcome: status === "ok" ? outcome : null,
       loss: status === "ok" ? outcome.loss : Infinity,
-      trainRows: outcome.costUnits > 0 ? averageTrainRows(ctx, sampleSize) : 0,
+      trainRows: outcome.costUnits > 0 ? averageTrainRows(ctx, planned.job.sampleSize) : 0,
     };
     trials.push(trial);
-    seen.set(`${level}|${configKey(state.name, proposal.params)}`, trial.loss);
+    seen.set(planned.key, trial.loss);
     if (outcome.costUnits > 0 && outcome.fitSeconds > 0) {
       const observed = outcome.fitSeconds / outcome.costUnits;
       // A running average: a trial that overruns is cut after its current split, so the estimate need not be pessimistic.
-      secondsPerUnit = secondsPerUnit === 0 ? observed : 0.5 * secondsPerUnit + 0.5 * observed;
+      state.secondsPerUnit =
+        state.secondsPerUnit === 0 ? observed : 0.5 * state.secondsPerUnit + 0.5 * observed;
     }
     account(state, outcome.costUnits, trial.loss);
     if (status === "ok" && (best === null || better(trial, best))) best = trial;
-    if (next.promoted) {
+    if (planned.promoted) {
       state.level = level;
       state.searcher.rebase(proposal.point, trial.loss);
     } else {
-      state.searcher.report(status === "ok" ? trial.loss : null);
+      state.searcher.report(proposal, status === "ok" ? trial.loss : null);
     }
     if (state.searcher.incumbent === null) state.incumbentFolds = null;
     else if (status === "ok" && state.searcher.sinceImprovement === 0)
       state.incumbentFolds = outcome.foldLosses;
     if (state.level < top && state.searcher.incumbent && state.searcher.sinceImprovement >= PROMOTE_AFTER) {
       const point = state.searcher.incumbent.point;
-      state.forced = { point, params: paramsOf(SPACES[state.name], point) };
+      state.forced = { point, params: paramsOf(state.searcher.space, point), tag: 0 };
     }
     await options.onTrial?.(record);
     options.onTick?.(trials.length, best);
   }
 
+  /** A learner without timings of its own borrows the others' (only the budget plan reads this). */
+  function secondsPerUnitOf(state: LearnerState): number {
+    if (state.secondsPerUnit > 0) return state.secondsPerUnit;
+    const known = states.filter((s) => s.secondsPerUnit > 0).map((s) => s.secondsPerUnit);
+    return known.length > 0 ? Math.max(...known) : 0;
+  }
+
   function done(stoppedBy: SearchResult["stoppedBy"]): SearchResult {
-    return { trials, stoppedBy, secondsPerUnit };
+    return { trials, stoppedBy };
   }
 
   function nextProposal(
@@ -205,23 +276,18 @@ export async function runSearch(ctx: EvalContext, options: SearchOptions): Promi
       const key = `${state.level}|${configKey(state.name, proposal.params)}`;
       const known = seen.get(key);
       if (known === undefined) return { proposal, level: state.level, promoted: false };
-      // Rounding mapped the move onto a configuration already scored: tell the searcher, at no cost.
-      state.searcher.report(Number.isFinite(known) ? known : null);
+      // Rounding mapped the move onto a configuration already scored (or running): tell the searcher, at no cost.
+      state.searcher.report(proposal, Number.isFinite(known) ? known : null);
     }
     return null;
   }
-
-  function hopeless(losses: readonly number[], reference: readonly number[]): boolean {
-    const k = losses.length;
-    const refMean = mean(reference.slice(0, k));
-    const sd = std(reference);
-    return mean(losses) > refMean + Math.max(2 * sd, PRUNE_RELATIVE * Math.abs(refMean));
-  }
 }
 
-function pickLearner(states: readonly LearnerState[], rng: Rng): LearnerState {
+function pickLearner(all: readonly LearnerState[], rng: Rng): LearnerState | null {
+  const states = all.filter((s) => s.forced !== null || s.searcher.canPropose());
+  if (states.length === 0) return null;
   // Every learner first gets its low-cost start and its seed configurations, in order.
-  const warming = states.find((s) => s.trials < 1 + s.searcher.space.seeds.length);
+  const warming = states.find((s) => s.trials + s.pending < 1 + s.searcher.space.seeds.length);
   if (warming) return warming;
   const globalBest = Math.min(...states.map((s) => s.bestLoss));
   const eci = states.map((s) => {
@@ -267,14 +333,4 @@ function better(a: SearchTrial, b: SearchTrial): boolean {
 
 function averageTrainRows(ctx: EvalContext, sampleSize: number): number {
   return mean(ctx.splits.map((s) => Math.min(sampleSize, s.train.length)));
-}
-
-function mean(xs: readonly number[]): number {
-  return xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
-function std(xs: readonly number[]): number {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
 }

@@ -51,7 +51,7 @@ export async function startAutomlTracking(
         learner: trial.learner,
         sample_size: trial.sampleSize,
       };
-      for (const [k, v] of Object.entries(trial.params)) if (typeof v === "number") params[k] = v;
+      for (const [k, v] of Object.entries(trial.params)) params[k] = v;
       await run.logParams(params);
       const metrics: Record<string, number> = {
         fit_seconds: trial.fitSeconds,

@@ -1,14 +1,19 @@
 // Plain data of AutoML: tasks, metrics, options, trials, the leaderboard and the result.
-import type { GbdtParams } from "../learn/gbdt/index.ts";
 
 export type Task = "binary" | "multiclass" | "regression";
 
 export type MetricName = "roc_auc" | "log_loss" | "accuracy" | "f1" | "rmse" | "mae" | "r2";
 
-export type LearnerName = "gbdt" | "gbdt-leafwise";
+export type LearnerName = "gbdt" | "gbdt-leafwise" | "rf" | "extra-trees" | "linear";
 
-/** Hyperparameters a searcher may set; the objective and the class count come from the problem. */
-export type LearnerParams = Omit<GbdtParams, "objective" | "nClasses" | "earlyStoppingRounds">;
+/** Searchers propose model configurations: "cfo" (cost-frugal local search, default) or "tpe". */
+export type SearcherName = "cfo" | "tpe";
+
+/**
+ * Hyperparameters a searcher may set, named as in gbdt(), randomForest() or linear(); the objective,
+ * the task and the class count come from the problem.
+ */
+export type LearnerParams = Readonly<Record<string, number | string>>;
 
 export type ValidationKind = "kfold" | "holdout" | "time";
 

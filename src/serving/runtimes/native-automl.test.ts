@@ -1,6 +1,11 @@
 // AutoML models serve through the native runtime with exactly AutomlModel's blended predictions.
+import Fastify from "fastify";
 import { describe, expect, it } from "vitest";
+import { automl } from "../../automl/automl.ts";
 import { loadAutomlModel, type AutomlModelJson } from "../../automl/model.ts";
+import { syntheticFrame } from "../../automl/testing/synthetic.ts";
+import { learner } from "../../learn/learner/index.ts";
+import { registerServingRoutes } from "../server.ts";
 import { frameFromColumns } from "../../learn/frame.ts";
 import { gbdt, type Objective } from "../../learn/gbdt/index.ts";
 import { decodeColumns } from "../decode.ts";
@@ -83,6 +88,84 @@ describe("native AutoML runtime", () => {
       expect(sum).toBeCloseTo(got[r] as number, 9);
     }
   });
+
+  it("blends boosting, forest and linear members (inputs in any order) exactly like AutomlModel", async () => {
+    const y = score.map((s) => (s < -0.5 ? 0 : s < 0.7 ? 1 : 2));
+    const frame = frameFromColumns({ x, z, y });
+    const gbdtDoc = ensemble("multiclass", y, ["lo", "mid", "hi"]);
+    // Learner-interface members read the same raw columns, here listed in the other order.
+    const rf = await learner("rf", {
+      task: "multiclass",
+      params: { nTrees: 8 },
+      features: ["z", "x"],
+      seed: 2,
+    }).fit(frame, "y");
+    const lin = await learner("linear", { task: "multiclass", features: ["x", "z"] }).fit(frame, "y");
+    const doc: AutomlModelJson = {
+      ...gbdtDoc,
+      classes: ["lo", "mid", "hi"],
+      members: [
+        { ...(gbdtDoc.members[0] as AutomlModelJson["members"][number]), weight: 0.5 },
+        { learner: "rf", trial: 3, weight: 0.3, model: rf.toJSON() },
+        { learner: "linear", trial: 4, weight: 0.2, model: lin.toJSON() },
+      ],
+    };
+    const runtime = loadRuntime(JSON.parse(JSON.stringify(doc)));
+    const got = runtime.predict(decodeColumns(runtime.signature, TEST));
+    const model = loadAutomlModel(JSON.parse(JSON.stringify(doc)));
+    expect(Array.from(got.probabilities ?? [])).toEqual(
+      Array.from(model.predictProba(frameFromColumns(TEST))),
+    );
+    expect(Array.from(got.predictions)).toEqual(Array.from(model.predict(frameFromColumns(TEST))));
+    expect(() => runtime.explain?.(decodeColumns(runtime.signature, TEST))).toThrow(/boosting members only/);
+  });
+
+  it.each(["rf", "linear"] as const)(
+    "serves an AutoML winner from the %s learner over HTTP exactly like the in-process model",
+    async (kind) => {
+      const frame = syntheticFrame({ rows: 200, task: "binary", seed: 11 });
+      const result = await automl(frame, {
+        target: "target",
+        learners: [kind],
+        maxTrials: 3,
+        seed: 5,
+        parallel: 1,
+      });
+      expect(result.model.members.every((m) => m.learner === kind)).toBe(true);
+      const app = Fastify();
+      try {
+        await registerServingRoutes(app, {
+          models: [
+            {
+              name: "m",
+              version: "1",
+              aliases: [],
+              runtime: loadRuntime(JSON.parse(JSON.stringify(result.model))),
+            },
+          ],
+        });
+        const rows = {
+          a: [1.5, -0.3, 0.2],
+          b: [-1, 0.4, 1.9],
+          c: [0.1, 0.2, -0.7],
+          noise: [0, 1, 2],
+          color: ["red", "blue", null],
+        };
+        const res = await app.inject({
+          method: "POST",
+          url: "/v1/models/m/predict",
+          payload: { inputs: rows, probabilities: true },
+        });
+        expect(res.statusCode).toBe(200);
+        const body = res.json<{ predictions: number[]; probabilities: number[][] }>();
+        const local = result.model.predictProba(frameFromColumns(rows));
+        expect(body.probabilities.flat()).toEqual(Array.from(local));
+        expect(body.predictions).toEqual(Array.from(result.model.predict(frameFromColumns(rows))));
+      } finally {
+        await app.close();
+      }
+    },
+  );
 
   it("refuses an AutoML document without members", () => {
     expect(() => loadRuntime({ format: "loopml-automl", version: 1, members: [] })).toThrow(

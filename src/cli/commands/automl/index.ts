@@ -7,7 +7,15 @@ import { automl, type AutomlResult } from "../../../automl/automl.ts";
 import { formatLeaderboard, formatProblem } from "../../../automl/leaderboard.ts";
 import { METRIC_NAMES } from "../../../automl/metric.ts";
 import { startAutomlTracking } from "../../../automl/track.ts";
-import type { MetricName, ProgressState, Task, TrialRecord } from "../../../automl/types.ts";
+import { LEARNERS } from "../../../automl/space.ts";
+import type {
+  LearnerName,
+  MetricName,
+  ProgressState,
+  SearcherName,
+  Task,
+  TrialRecord,
+} from "../../../automl/types.ts";
 import { readFrame } from "../../../data/read-frame.ts";
 import { createDataService } from "../../../data/service.ts";
 import type { DatasetVersion } from "../../../data/types.ts";
@@ -33,6 +41,9 @@ interface AutomlCliOptions {
   maxTrials?: string;
   seed: string;
   exclude?: string;
+  learners?: string;
+  searcher: string;
+  parallel?: string;
   ensemble: boolean;
   out?: string;
   experiment?: string;
@@ -68,6 +79,16 @@ export function registerAutomlCommand(program: Command): void {
     .option("--max-trials <n>", "stop after n trials; with --seed and no --budget the result is reproducible")
     .option("--seed <n>", "seed for splits, sampling and the search", "0")
     .option("--exclude <columns>", "comma-separated columns to leave out of the features")
+    .option("--learners <list>", `comma-separated learners to search (default all: ${LEARNERS.join(", ")})`)
+    .option(
+      "--searcher <name>",
+      "cfo (cost-frugal local search) | tpe (Tree-structured Parzen Estimator)",
+      "cfo",
+    )
+    .option(
+      "--parallel <n>",
+      "trials run side by side on worker threads (default: the number of cores); with --max-trials and --seed the result depends on n, never on timing",
+    )
     .option("--no-ensemble", "keep the best single model even when an ensemble validates better")
     .option("--out <file>", "write the refit model (JSON, with its preprocessing) to this file")
     .option(
@@ -81,7 +102,7 @@ export function registerAutomlCommand(program: Command): void {
     .option("--json", "print JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  loopml automl --data breast_cancer.csv --target diagnosis --budget 60s\n  loopml automl --data flights.parquet --target delay --time-column date --budget 5m --out model.json\n  loopml automl --data flights@latest --target delayed --budget 2m --name delays",
+      "\nExamples:\n  loopml automl --data breast_cancer.csv --target diagnosis --budget 60s\n  loopml automl --data flights.parquet --target delay --time-column date --budget 5m --out model.json\n  loopml automl --data flights@latest --target delayed --budget 2m --name delays\n  loopml automl --data t.csv --target y --learners rf,linear --searcher tpe --max-trials 40 --seed 1 --parallel 2",
     )
     .exitOverride()
     .action(async (opts: AutomlCliOptions, cmd: Command) => {
@@ -91,6 +112,12 @@ export function registerAutomlCommand(program: Command): void {
       const maxTrials =
         opts.maxTrials === undefined ? undefined : parseInteger("--max-trials", opts.maxTrials, 1);
       const seed = parseInteger("--seed", opts.seed, 0);
+      const parallel = opts.parallel === undefined ? undefined : parseInteger("--parallel", opts.parallel, 1);
+      const learners = opts.learners === undefined ? undefined : parseLearners(opts.learners);
+      if (opts.searcher !== "cfo" && opts.searcher !== "tpe") {
+        throw new LoopmlError("INVALID_ARGUMENT", `--searcher is "${opts.searcher}"; use cfo or tpe.`);
+      }
+      const searcher: SearcherName = opts.searcher;
       const datasetRef = datasetRefOf(opts.data, dir);
       const controller = new AbortController();
       // The first Ctrl-C stops the search and keeps the best model so far; a second one exits as usual.
@@ -112,6 +139,9 @@ export function registerAutomlCommand(program: Command): void {
             ...(opts.timeColumn !== undefined && { timeColumn: opts.timeColumn }),
             ...(opts.exclude !== undefined && { exclude: splitList(opts.exclude) }),
             ensemble: opts.ensemble,
+            searcher,
+            ...(parallel !== undefined && { parallel }),
+            ...(learners !== undefined && { learners }),
             seed,
             signal: controller.signal,
             onProgress: progress.update,
@@ -217,6 +247,18 @@ function parseInteger(flag: string, text: string, min: number): number {
     throw new LoopmlError("INVALID_ARGUMENT", `${flag} is "${text}"; pass an integer of at least ${min}.`);
   }
   return n;
+}
+
+function parseLearners(text: string): LearnerName[] {
+  const names = splitList(text);
+  const unknown = names.filter((n) => !LEARNERS.includes(n as LearnerName));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new LoopmlError(
+      "INVALID_ARGUMENT",
+      `--learners "${text}" names ${unknown.length > 0 ? `unknown learners (${unknown.join(", ")})` : "no learner"}; use some of ${LEARNERS.join(", ")}.`,
+    );
+  }
+  return names as LearnerName[];
 }
 
 function splitList(text: string): string[] {
