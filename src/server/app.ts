@@ -178,6 +178,12 @@ export async function createApp(options: CreateAppOptions): Promise<FastifyInsta
   );
   (await import("../monitoring/routes.ts")).registerMonitoringRoutes(app, ctx);
   (await import("./routes/ui.ts")).registerUiRoutes(app, ctx);
+  (await import("./routes/ui-pipelines.ts")).registerUiPipelineRoutes(app, ctx);
+  (await import("./routes/ui-deployments.ts")).registerUiDeploymentRoutes(app, ctx);
+  (await import("./routes/ui-monitoring.ts")).registerUiMonitoringRoutes(app, ctx);
+  (await import("./routes/ui-data.ts")).registerUiDataRoutes(app, ctx);
+  (await import("./routes/ui-overview.ts")).registerUiOverviewRoutes(app, ctx);
+  (await import("./routes/ui-live.ts")).registerUiLiveRoutes(app, ctx);
   await app.ready();
   return app;
 }

@@ -40,3 +40,68 @@ export function fmtTime(ms: number | string | null | undefined): string {
 export function errorBox(e: unknown): HTMLElement {
   return h("p", { class: "error", role: "alert" }, e instanceof Error ? e.message : String(e));
 }
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** An SVG element; like h(), text children are set as text. */
+export function svg(
+  tag: string,
+  attrs: Record<string, string | number> = {},
+  ...children: Child[]
+): SVGElement {
+  const el: SVGElement = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  for (const c of children) {
+    if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
+  }
+  return el;
+}
+
+// Status is never colour alone: every badge carries an icon and the word.
+const ICONS: Record<string, [string, string]> = {
+  succeeded: ["✓", "ok"],
+  ok: ["✓", "ok"],
+  FINISHED: ["✓", "ok"],
+  passed: ["✓", "ok"],
+  cached: ["↺", "info"],
+  running: ["…", "info"],
+  RUNNING: ["…", "info"],
+  failed: ["✗", "bad"],
+  FAILED: ["✗", "bad"],
+  firing: ["✗", "bad"],
+  drift: ["⚠", "warn"],
+  schema_drift: ["⚠", "warn"],
+  rollback: ["↩", "warn"],
+  skipped: ["–", "muted"],
+  "not run": ["–", "muted"],
+  not_enough_data: ["?", "muted"],
+};
+
+export function badge(status: string): HTMLElement {
+  const [icon, cls] = ICONS[status] ?? ["•", "muted"];
+  return h("span", { class: `badge b-${cls}` }, h("span", { "aria-hidden": "true" }, `${icon} `), status);
+}
+
+export function fmtDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return "";
+  return ms < 1000
+    ? `${Math.round(ms)} ms`
+    : ms < 120_000
+      ? `${(ms / 1000).toFixed(1)} s`
+      : `${(ms / 60_000).toFixed(1)} min`;
+}
+
+export function fmtPercent(v: number | null | undefined): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? "n/a" : `${(v * 100).toFixed(1)}%`;
+}
+
+/** A table with a caption and column headers; rows are arrays of cells. */
+export function table(id: string, caption: string, head: string[], rows: Child[][]): HTMLTableElement {
+  return h(
+    "table",
+    { class: "grid", id },
+    h("caption", {}, caption),
+    h("tr", {}, ...head.map((t) => h("th", { scope: "col" }, t))),
+    ...rows.map((r) => h("tr", {}, ...r.map((c) => h("td", {}, c)))),
+  );
+}

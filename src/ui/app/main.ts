@@ -3,8 +3,13 @@
 // The dashboard shell: hash routing, login with an API token when the server asks for one, the caller's role.
 import { ApiError, api, setToken, type Role } from "./api.ts";
 import { auditPage } from "./audit.ts";
+import { dataPage } from "./data.ts";
+import { deploymentsPage } from "./deployments.ts";
 import { errorBox, h } from "./dom.ts";
 import { modelsPage } from "./models.ts";
+import { monitoringPage } from "./monitoring.ts";
+import { overviewPage } from "./overview.ts";
+import { pipelinesPage } from "./pipelines.ts";
 import { runsPage } from "./runs.ts";
 
 const main = document.getElementById("main")!;
@@ -34,7 +39,8 @@ function loginForm(reason: string): void {
 }
 
 async function route(): Promise<void> {
-  const [page = "runs", arg] = location.hash.replace(/^#\/?/, "").split("/");
+  const [hashPage, arg] = location.hash.replace(/^#\/?/, "").split("/");
+  const page = hashPage || "overview";
   for (const a of document.querySelectorAll("header nav a")) {
     if (a.getAttribute("href") === `#/${page}`) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
@@ -55,10 +61,19 @@ async function route(): Promise<void> {
         "Sign out",
       ),
     );
+    main.setAttribute("aria-busy", "true");
     main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
-    if (page === "models") await modelsPage(main, role, arg ? decodeURIComponent(arg) : undefined);
+    const detail = arg ? decodeURIComponent(arg) : undefined;
+    if (page === "models") await modelsPage(main, role, detail);
     else if (page === "audit") await auditPage(main);
-    else await runsPage(main);
+    else if (page === "pipelines") await pipelinesPage(main, detail);
+    else if (page === "deployments") await deploymentsPage(main);
+    else if (page === "monitoring") await monitoringPage(main, detail);
+    else if (page === "data") await dataPage(main, detail);
+    else if (page === "runs") await runsPage(main);
+    else await overviewPage(main);
+    // Mark the page as loaded (tests and screen readers); focus stays where the user put it.
+    main.setAttribute("aria-busy", "false");
     document.title = `loopml · ${page}`;
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) loginForm("This server needs an API token.");

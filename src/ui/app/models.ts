@@ -3,6 +3,7 @@
 // promotions; promote (editor+) and approve/reject (approver+) buttons only for roles that may use them.
 import { allows, api, type Role } from "./api.ts";
 import { errorBox, fmtNumber, fmtTime, h } from "./dom.ts";
+import { lineageGraph } from "./lineage.ts";
 
 interface Model {
   name: string;
@@ -86,6 +87,20 @@ async function modelDetail(
   const message = h("div", { "aria-live": "polite" });
   // Re-render the whole page so the models list shows the new aliases too.
   const refresh = reload;
+  const lineageBox = h("div", { "aria-live": "polite" });
+  const lineageVersion = h(
+    "select",
+    { id: "lineage-version" },
+    ...versions
+      .slice()
+      .reverse()
+      .map((v) => h("option", { value: v.version }, `v${v.version}`)),
+  );
+  const showLineage = (): Promise<void> =>
+    lineageGraph(name, Number(lineageVersion.value))
+      .then((g) => lineageBox.replaceChildren(g))
+      .catch((e: unknown) => lineageBox.replaceChildren(errorBox(e)));
+  lineageVersion.addEventListener("change", () => void showLineage());
 
   const promote = allows(role, "editor")
     ? (() => {
@@ -250,6 +265,10 @@ async function modelDetail(
           ),
         ),
       ),
+      h("h3", {}, "Lineage"),
+      versions.length ? h("label", { for: "lineage-version" }, "Version ", lineageVersion) : null,
+      lineageBox,
     ),
   );
+  if (versions.length) await showLineage();
 }

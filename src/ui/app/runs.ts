@@ -4,6 +4,7 @@
 import uPlot from "uplot";
 import { api } from "./api.ts";
 import { errorBox, fmtNumber, fmtTime, h } from "./dom.ts";
+import { parallelCoordinates } from "./parcoords.ts";
 
 interface Summary {
   last: number | string;
@@ -29,6 +30,9 @@ const ROW_H = 28;
 // The first page is small so the table is interactive quickly; later pages arrive while scrolling.
 const FIRST_PAGE = 100;
 const PAGE = 1000;
+const MAX_SELECT = 200;
+// Curves need one request per run; past this many they are unreadable anyway (parallel coordinates are not).
+const MAX_CURVES = 8;
 
 const BASE: Column[] = [
   { id: "name", label: "Run", orderKey: "run_name", get: (r) => r.info.name },
@@ -152,6 +156,10 @@ export async function runsPage(root: HTMLElement): Promise<void> {
               type: "checkbox",
               "aria-label": `Select run ${r.info.name}`,
               checked: sel,
+              // Enter toggles like Space, so a keyboard user can pick runs the way they move between them.
+              onkeydown: (ev: Event) => {
+                if ((ev as KeyboardEvent).key === "Enter") (ev.target as HTMLInputElement).click();
+              },
               onchange: (ev: Event) => {
                 if ((ev.target as HTMLInputElement).checked) state.selected.add(r.info.id);
                 else state.selected.delete(r.info.id);
@@ -267,6 +275,21 @@ export async function runsPage(root: HTMLElement): Promise<void> {
     { id: "compare-btn", disabled: true, onclick: () => void showCompare() },
     "Compare selected",
   );
+  // Sweeps and AutoML leaderboards are compared as a whole: select the loaded rows at once.
+  const selectAllBtn = h(
+    "button",
+    {
+      type: "button",
+      id: "select-all-btn",
+      onclick: () => {
+        for (const r of state.rows.slice(0, MAX_SELECT)) state.selected.add(r.info.id);
+        compareBtn.disabled = state.selected.size === 0;
+        painted = "";
+        paint();
+      },
+    },
+    `Select first ${MAX_SELECT}`,
+  );
   async function showCompare(): Promise<void> {
     compare.hidden = false;
     const runs = state.rows.filter((r) => state.selected.has(r.info.id));
@@ -289,6 +312,7 @@ export async function runsPage(root: HTMLElement): Promise<void> {
       h("label", { for: "filter" }, "Filter (tracking filter language)", filter),
       h("button", { type: "submit" }, "Apply"),
       compareBtn,
+      selectAllBtn,
       status,
     ),
     h("details", {}, h("summary", {}, "Columns"), colBox),
@@ -340,6 +364,7 @@ export async function renderComparison(box: HTMLElement, runs: Run[]): Promise<v
     const series = await Promise.all(
       runs
         .filter((r) => r.metrics[key])
+        .slice(0, MAX_CURVES)
         .map(async (r) => ({
           run: r,
           data: await api<{ total: number; steps: number[]; values: number[] }>(
@@ -374,15 +399,39 @@ export async function renderComparison(box: HTMLElement, runs: Run[]): Promise<v
       chartBox,
     );
     const total = series.reduce((a, s) => a + s.data.total, 0);
-    note.textContent = `${series.length} series, ${total} points stored, drawn in ${(performance.now() - t0).toFixed(0)} ms`;
+    const more = runs.filter((r) => r.metrics[key]).length - series.length;
+    note.textContent = `${series.length} series, ${total} points stored, drawn in ${(performance.now() - t0).toFixed(0)} ms${more > 0 ? ` (curves of the first ${MAX_CURVES}; ${more} more runs are in the parallel coordinates)` : ""}`;
     chartBox.dataset["rendered"] = "1";
   }
   metric.addEventListener("change", () => void draw().catch((e: unknown) => note.replaceWith(errorBox(e))));
+  const axes = [...paramKeys, ...keys].slice(0, 12);
+  const parBox = h(
+    "div",
+    { class: "scroll-x", id: "parcoords" },
+    parallelCoordinates(
+      runs.map((r) => ({
+        name: r.info.name,
+        values: {
+          ...r.params,
+          ...Object.fromEntries(Object.entries(r.metrics).map(([k, m]) => [k, m.last])),
+        },
+      })),
+      axes,
+      keys[0],
+    ),
+  );
   box.replaceChildren(
     h("h2", {}, `Compare ${runs.length} runs`),
     h("label", {}, "Metric ", metric),
     chartBox,
     note,
+    h("h3", {}, "Parallel coordinates"),
+    h(
+      "p",
+      { class: "muted" },
+      `Params then metrics (last value); lines shaded by ${keys[0] ?? "nothing"}, darker is higher.`,
+    ),
+    parBox,
     diff,
   );
   if (keys.length > 0) await draw();
