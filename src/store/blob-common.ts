@@ -126,6 +126,14 @@ export function writeError(e: unknown, location: string): LoopmlError {
       },
     );
   }
+  if (code === "EFBIG") {
+    return new LoopmlError(
+      "RESOURCE_EXHAUSTED",
+      `A file written to ${location} grew past the file size limit (ulimit -f, a quota or the filesystem's maximum). Raise the limit or put blobs elsewhere (LOOPML_ARTIFACTS), and retry.`,
+      undefined,
+      { cause: e },
+    );
+  }
   if (code === "EROFS" || code === "EACCES" || code === "EPERM") {
     return new LoopmlError(
       "FAILED_PRECONDITION",
