@@ -60,6 +60,7 @@ describe("prediction kernel", () => {
       raw,
       0,
       n,
+      0,
     );
     const expected = reference(forest, x, n);
     for (let r = 0; r < n; r++) expect(raw[r]).toBeCloseTo(expected[r] as number, 12);

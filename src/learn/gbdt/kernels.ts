@@ -202,7 +202,7 @@ export function binKernel(values: Float64Array, bounds: Float64Array, out: Uint8
 
 /**
  * Adds the forest's output for rows [from, to) to raw[r * nOutputs + tree % nOutputs]; `columns` holds one
- * array per model feature (NaN = missing). `walk` is the node's feature for numeric splits, -2 - feature for
+ * array per model feature (NaN = missing), starting at row columnsFrom (so a worker gets only its rows). `walk` is the node's feature for numeric splits, -2 - feature for
  * categorical splits and -1 for leaves. Rows are copied in blocks into a row-major buffer so that walking a
  * tree reads one small region of memory per row; nothing is allocated per row.
  *
@@ -225,6 +225,7 @@ export function predictKernel(
   raw: Float64Array,
   from: number,
   to: number,
+  columnsFrom: number,
 ): void {
   const blockRows = 512;
   const nFeatures = columns.length;
@@ -281,7 +282,7 @@ export function predictKernel(
       const size = Math.min(blockRows, to - start);
       for (let f = 0; f < nFeatures; f++) {
         const col = columns[f] as Float64Array;
-        for (let i = 0; i < size; i++) block[i * nFeatures + f] = col[start + i] as number;
+        for (let i = 0; i < size; i++) block[i * nFeatures + f] = col[start - columnsFrom + i] as number;
       }
       for (let t = 0; t < nTrees; t++) {
         const base = t * nInner;
@@ -344,7 +345,7 @@ export function predictKernel(
     const size = Math.min(blockRows, to - start);
     for (let f = 0; f < nFeatures; f++) {
       const col = columns[f] as Float64Array;
-      for (let i = 0; i < size; i++) block[i * nFeatures + f] = col[start + i] as number;
+      for (let i = 0; i < size; i++) block[i * nFeatures + f] = col[start - columnsFrom + i] as number;
     }
     for (let t = 0; t < nTrees; t++) {
       const root = roots[t] as number;
@@ -372,6 +373,55 @@ export function predictKernel(
         }
         const k = (start + i) * nOutputs + out;
         raw[k] = (raw[k] as number) + (value[node] as number);
+      }
+    }
+  }
+}
+
+/**
+ * Adds every tree's leaf values (nOutputs per node) of a random forest for rows [from, to) to
+ * out[r * nOutputs + k], trees in order; `left` is the left child (the right child is left + 1), a missing
+ * value goes left when defaultLeft is 1. `columns` start at row columnsFrom, as in predictKernel.
+ */
+export function forestKernel(
+  feature: Int32Array,
+  threshold: Float64Array,
+  defaultLeft: Uint8Array,
+  left: Int32Array,
+  value: Float64Array,
+  roots: Int32Array,
+  columns: readonly Float64Array[],
+  nOutputs: number,
+  out: Float64Array,
+  from: number,
+  to: number,
+  columnsFrom: number,
+): void {
+  const blockRows = 256;
+  const nFeatures = columns.length;
+  const block = new Float64Array(blockRows * nFeatures);
+  const nTrees = roots.length;
+  for (let start = from; start < to; start += blockRows) {
+    const size = Math.min(blockRows, to - start);
+    for (let f = 0; f < nFeatures; f++) {
+      const col = columns[f] as Float64Array;
+      for (let i = 0; i < size; i++) block[i * nFeatures + f] = col[start - columnsFrom + i] as number;
+    }
+    for (let t = 0; t < nTrees; t++) {
+      const root = roots[t] as number;
+      for (let i = 0; i < size; i++) {
+        const o = i * nFeatures;
+        let node = root;
+        let f = feature[node] as number;
+        while (f >= 0) {
+          const v = block[o + f] as number;
+          const goLeft = v <= (threshold[node] as number) || (v !== v && defaultLeft[node] === 1);
+          node = (left[node] as number) + (goLeft ? 0 : 1);
+          f = feature[node] as number;
+        }
+        const r = (start + i) * nOutputs;
+        for (let k = 0; k < nOutputs; k++)
+          out[r + k] = (out[r + k] as number) + (value[node * nOutputs + k] as number);
       }
     }
   }

@@ -3,8 +3,7 @@ import { LoopmlError } from "../../errors.ts";
 import { explainTrees, type ExplainOptions, type Explanation } from "../explain/explain.ts";
 import { getColumn, type Frame } from "../frame.ts";
 import { decodeForest, encodeForest } from "./forest.ts";
-import { predictKernel } from "./kernels.ts";
-import { defaultThreads, getThreadPool, toShared, type Job } from "./thread-pool.ts";
+import { defaultThreads, rowThreads, runOnRows, toShared } from "./thread-pool.ts";
 import { createObjective } from "./objectives.ts";
 import type {
   FeatureSpec,
@@ -37,9 +36,6 @@ export interface GbdtModelState {
   readonly nThreads?: number;
 }
 
-/** Batches smaller than this many rows are predicted on the calling thread alone. */
-const PARALLEL_MIN_ROWS = 10_000;
-
 export class GbdtModel {
   private walk: Int32Array | null = null;
   private sharedForest: { forest: FlatForest; walk: Int32Array } | null = null;
@@ -68,15 +64,19 @@ export class GbdtModel {
     const { nOutputs, baseScore, forest, features } = this.state;
     const columns = featureColumns(frame, features, "predict");
     const n = frame.nRows;
-    const threads = Math.min(this.state.nThreads ?? defaultThreads(), Math.floor(n / PARALLEL_MIN_ROWS));
-    const raw = new Float64Array(
-      threads > 1 ? new SharedArrayBuffer(8 * n * nOutputs) : new ArrayBuffer(8 * n * nOutputs),
-    );
+    const threads = rowThreads(n, this.state.nThreads ?? defaultThreads());
+    const bytes = 8 * n * nOutputs;
+    const raw = new Float64Array(threads > 1 ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
     for (let i = 0; i < raw.length; i++) raw[i] = baseScore[i % nOutputs] as number;
     this.walk ??= walkFeatures(forest);
-    if (threads <= 1) {
-      const f = forest;
-      const args = [
+    // Workers read the forest from shared memory, made once per model.
+    if (threads > 1) this.sharedForest ??= { forest: shareForest(forest), walk: toShared(this.walk) };
+    const { forest: f, walk } =
+      threads > 1 && this.sharedForest ? this.sharedForest : { forest, walk: this.walk };
+    runOnRows(columns, n, threads, (rows, from, to, columnsFrom) => ({
+      kind: "predict",
+      args: [
+        walk,
         f.threshold,
         f.categories,
         f.categoryBits,
@@ -84,31 +84,16 @@ export class GbdtModel {
         f.right,
         f.defaultLeft,
         f.value,
-      ] as const;
-      predictKernel(this.walk, ...args, f.roots, columns, nOutputs, raw, 0, n);
-      return raw;
-    }
-    // Workers read the forest and the feature columns from shared memory; rows are split in equal ranges.
-    this.sharedForest ??= { forest: shareForest(forest), walk: toShared(this.walk) };
-    const { forest: f, walk } = this.sharedForest;
-    const sharedColumns = columns.map((c) => toShared(c));
-    const jobs: Job[] = [];
-    for (let p = 0; p < threads; p++) {
-      const from = Math.floor((p * n) / threads);
-      const to = Math.floor(((p + 1) * n) / threads);
-      const args = [
-        f.threshold,
-        f.categories,
-        f.categoryBits,
-        f.left,
-        f.right,
-        f.defaultLeft,
-        f.value,
-      ] as const;
-      jobs.push({ kind: "predict", args: [walk, ...args, f.roots, sharedColumns, nOutputs, raw, from, to] });
-    }
-    getThreadPool(threads).runAll(jobs);
-    return new Float64Array(raw);
+        f.roots,
+        rows,
+        nOutputs,
+        raw,
+        from,
+        to,
+        columnsFrom,
+      ],
+    }));
+    return threads > 1 ? new Float64Array(raw) : raw;
   }
 
   /**

@@ -2,7 +2,7 @@
 import { availableParallelism } from "node:os";
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import { LoopmlError } from "../../errors.ts";
-import { binKernel, histogramKernel, partitionKernel, predictKernel } from "./kernels.ts";
+import { binKernel, forestKernel, histogramKernel, partitionKernel, predictKernel } from "./kernels.ts";
 
 /** The functions workers can run, by job kind; each is self-contained (shipped to workers as source text). */
 const KERNELS = {
@@ -10,6 +10,7 @@ const KERNELS = {
   predict: predictKernel,
   partition: partitionKernel,
   bin: binKernel,
+  forest: forestKernel,
 } as const;
 
 type Kernels = typeof KERNELS;
@@ -147,4 +148,36 @@ export function toShared<T extends Float64Array | Float32Array | Int32Array | Ui
   const out = new Ctor(new SharedArrayBuffer(a.byteLength));
   out.set(a);
   return out;
+}
+
+/** Batches smaller than this many rows are predicted on the calling thread alone. */
+const PARALLEL_MIN_ROWS = 10_000;
+
+/**
+ * Runs a row-range kernel over rows [0, n) on up to `threads` threads (one thread below 10,000 rows, so
+ * single rows are not slowed). `job` builds the job of one range from the feature columns it reads and the
+ * row those columns start at: the calling thread reads the caller's columns, each worker a shared copy of
+ * its own rows. Outputs that workers write must be on shared memory (see rowThreads).
+ */
+export function runOnRows(
+  columns: readonly Float64Array[],
+  n: number,
+  threads: number,
+  job: (columns: readonly Float64Array[], from: number, to: number, columnsFrom: number) => Job,
+): void {
+  const parts = rowThreads(n, threads);
+  const jobs: Job[] = [];
+  for (let p = 0; p < parts; p++) {
+    const from = Math.floor((p * n) / parts);
+    const to = Math.floor(((p + 1) * n) / parts);
+    const rows = p === 0 ? columns : columns.map((c) => toShared(c.subarray(from, to)));
+    jobs.push(job(rows, from, to, p === 0 ? 0 : from));
+  }
+  if (jobs.length === 1) runJob(jobs[0] as Job);
+  else getThreadPool(parts).runAll(jobs);
+}
+
+/** Threads runOnRows will use for n rows: size the output buffer as shared memory when more than one. */
+export function rowThreads(n: number, threads: number): number {
+  return Math.max(1, Math.min(threads, Math.floor(n / PARALLEL_MIN_ROWS)));
 }

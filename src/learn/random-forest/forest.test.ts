@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { frameFromColumns, takeRows, type Frame } from "../frame.ts";
 import { accuracy, r2, rocAuc } from "../metrics.ts";
 import { createRng } from "../random.ts";
+import { workerJobCount } from "../gbdt/thread-pool.ts";
 import { extraTrees, loadForestModel, randomForest } from "./index.ts";
 
 function makeData(n: number, seed: number): Frame {
@@ -87,5 +88,28 @@ describe("random forest and extra trees", () => {
     expect(() => model.predict(frameFromColumns({ x: [Infinity] }))).toThrow(
       expect.objectContaining({ code: "INVALID_ARGUMENT" }) as Error,
     );
+  });
+
+  it("predicts large batches on worker threads with the same values as row slices on one thread", async () => {
+    const model = await randomForest({ task: "multiclass", nTrees: 12, seed: 2, nThreads: 1 }).fit(
+      train,
+      "cls",
+      {
+        features,
+      },
+    );
+    // 24,000 rows: above the 10,000 rows from which prediction is split over threads; 8,000-row slices are not.
+    const big = takeRows(
+      data,
+      Uint32Array.from({ length: 24_000 }, (_, i) => (i * 7) % 3000),
+    );
+    const before = workerJobCount();
+    const together = model.predictProba(big);
+    expect(workerJobCount()).toBeGreaterThan(before);
+    const slices = [0, 8000, 16_000].map((from) =>
+      model.predictProba(takeRows(big, range(from, from + 8000))),
+    );
+    expect(together).toEqual(Float64Array.from(slices.flatMap((s) => [...s])));
+    expect(together.buffer).toBeInstanceOf(ArrayBuffer);
   });
 });

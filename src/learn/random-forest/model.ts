@@ -4,6 +4,7 @@ import { explainForest } from "../explain/forest.ts";
 import type { ExplainOptions, Explanation } from "../explain/explain.ts";
 import type { Frame } from "../frame.ts";
 import { featureColumns } from "../gbdt/model.ts";
+import { defaultThreads, rowThreads, runOnRows, toShared } from "../gbdt/thread-pool.ts";
 import type { FeatureSpec } from "../gbdt/types.ts";
 
 export type ForestTask = "regression" | "binary" | "multiclass";
@@ -33,6 +34,8 @@ export interface ForestModelJson {
 }
 
 export class ForestModel {
+  private sharedNodes: ForestNodes | null = null;
+
   constructor(
     readonly kind: "random-forest" | "extra-trees",
     readonly task: ForestTask,
@@ -52,31 +55,24 @@ export class ForestModel {
     return this.task === "multiclass" ? this.nClasses : 1;
   }
 
-  /** Average over trees of the leaf values, n x nOutputs row-major. */
+  /** Average over trees of the leaf values, n x nOutputs row-major; large batches use every core. */
   private average(frame: Frame): Float64Array {
     const columns = featureColumns(frame, this.features, "predict");
-    const { feature, threshold, defaultLeft, left, value, roots } = this.nodes;
     const n = frame.nRows;
     const K = this.nOutputs;
-    const out = new Float64Array(n * K);
+    const threads = rowThreads(n, defaultThreads());
+    const out = new Float64Array(threads > 1 ? new SharedArrayBuffer(8 * n * K) : new ArrayBuffer(8 * n * K));
+    if (threads > 1) this.sharedNodes ??= shareNodes(this.nodes);
+    const { feature, threshold, defaultLeft, left, value, roots } =
+      threads > 1 && this.sharedNodes ? this.sharedNodes : this.nodes;
+    runOnRows(columns, n, threads, (rows, from, to, columnsFrom) => ({
+      kind: "forest",
+      args: [feature, threshold, defaultLeft, left, value, roots, rows, K, out, from, to, columnsFrom],
+    }));
     const nTrees = roots.length;
-    for (let t = 0; t < nTrees; t++) {
-      const root = roots[t] as number;
-      for (let r = 0; r < n; r++) {
-        let node = root;
-        let f = feature[node] as number;
-        while (f >= 0) {
-          const v = (columns[f] as Float64Array)[r] as number;
-          const goLeft = v <= (threshold[node] as number) || (v !== v && defaultLeft[node] === 1);
-          node = (left[node] as number) + (goLeft ? 0 : 1);
-          f = feature[node] as number;
-        }
-        for (let k = 0; k < K; k++)
-          out[r * K + k] = (out[r * K + k] as number) + (value[node * K + k] as number);
-      }
-    }
-    for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) / nTrees;
-    return out;
+    const avg = threads > 1 ? new Float64Array(out) : out;
+    for (let i = 0; i < avg.length; i++) avg[i] = (avg[i] as number) / nTrees;
+    return avg;
   }
 
   /** The value (regression), P(class 1) (binary) or the most likely class index (multiclass) per row. */
@@ -157,6 +153,19 @@ export class ForestModel {
       },
     };
   }
+}
+
+/** The node arrays on shared memory, for prediction workers. */
+function shareNodes(n: ForestNodes): ForestNodes {
+  return {
+    feature: toShared(n.feature),
+    threshold: toShared(n.threshold),
+    defaultLeft: toShared(n.defaultLeft),
+    left: toShared(n.left),
+    value: toShared(n.value),
+    gain: n.gain,
+    roots: toShared(n.roots),
+  };
 }
 
 /** Rebuilds a forest from `model.toJSON()`, validating every node so prediction cannot run off the arrays. */
