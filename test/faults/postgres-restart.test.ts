@@ -6,8 +6,6 @@ import { dirname } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { sql } from "kysely";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { frameFromColumns } from "../../src/learn/frame.ts";
-import { gbdt } from "../../src/learn/gbdt/index.ts";
 import { createRegistryEvents } from "../../src/registry/events.ts";
 import { createRegistryService } from "../../src/registry/service.ts";
 import { readInferenceLog } from "../../src/serving/inference-log.ts";
@@ -18,6 +16,7 @@ import { makeTempDir } from "../setup/tmp.ts";
 import { startLoopml, until } from "../scale/procs.ts";
 import { sendTraffic } from "../scale/traffic.ts";
 import { call, ok } from "./http.ts";
+import { seedToyModel } from "./toy-model.ts";
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";
 let pg: PostgresServer;
@@ -49,19 +48,6 @@ async function restartPostgres(ws: Workspace, downMs: number): Promise<void> {
   );
 }
 
-async function seedModels(ws: Workspace): Promise<void> {
-  const registry = createRegistryService({ ...ws, events: createRegistryEvents() });
-  await registry.createModel("m", { description: "toy" });
-  const x = Float64Array.from({ length: 400 }, (_, i) => (i % 100) / 100);
-  for (const threshold of [0.5, 0.3]) {
-    const frame = frameFromColumns({ x, y: x.map((v) => (v > threshold ? 1 : 0)) });
-    const model = gbdt({ objective: "binary", nRounds: 10, maxDepth: 2, nThreads: 1 }).fit(frame, "y");
-    const blob = await ws.blobs.put(Buffer.from(JSON.stringify(model.toJSON())));
-    await registry.createVersion("m", { blobId: blob.id, flavor: "native" });
-  }
-  await registry.setAlias("m", "production", 1);
-}
-
 it("[slow] serving continues from memory and writes succeed on retry across a PostgreSQL restart", async () => {
   if (pg.external) return; // a CI service container cannot be restarted from here
   pg.createDatabase("restart");
@@ -76,7 +62,7 @@ it("[slow] serving continues from memory and writes succeed on retry across a Po
   });
   const control = startLoopml(["server", "--port", String(controlPort)], { cwd: dir, env });
   try {
-    await seedModels(ws);
+    await seedToyModel(ws);
     await Promise.all([replica.waitFor(/serving m/), control.waitFor(/listening on/)]);
     const serve = `http://127.0.0.1:${servePort}`;
     const api = `http://127.0.0.1:${controlPort}`;
