@@ -40,6 +40,12 @@ export interface ExperimentsTable {
   updated_at: number;
 }
 
+/** Kept by triggers on runs (migration 0011): the number of active runs of each experiment. */
+export interface ExperimentRunCountsTable {
+  experiment_id: string;
+  active_runs: number;
+}
+
 export interface RunsTable {
   id: string;
   experiment_id: string;
@@ -259,6 +265,7 @@ export interface Database extends ServingTables, MonitoringTables, QueueTables, 
   audit_head: AuditHeadTable;
   experiments: ExperimentsTable;
   runs: RunsTable;
+  experiment_run_counts: ExperimentRunCountsTable;
   run_tags: RunKeyValueTable;
   run_params: RunKeyValueTable;
   run_metrics: RunMetricsTable;

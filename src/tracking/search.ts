@@ -90,6 +90,23 @@ export interface IdPage {
   readonly next?: Cursor;
 }
 
+/**
+ * Runs a search's queries in one read transaction that, on PostgreSQL, keeps them in one process:
+ * a search stops after a page of 100 runs, and starting parallel workers cost more than the walk
+ * (EXPLAIN ANALYZE on 100k runs: a Gather Merge took 30–80 ms to start for 1–10 ms of work).
+ */
+export async function searchReads<T>(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  fn: (db: Kysely<Database>) => Promise<T>,
+): Promise<T> {
+  if (dialect !== "postgres") return fn(db);
+  return db.transaction().execute(async (trx) => {
+    await sql`set local max_parallel_workers_per_gather = 0`.execute(trx);
+    return fn(trx);
+  });
+}
+
 /** The ids of one page of matching runs, in order, plus where the next page starts. */
 export async function searchRunIds(
   db: Kysely<Database>,

@@ -10,7 +10,7 @@ import { detectCodeVersion, type CodeVersion } from "./git.ts";
 import { loadRuns, requireRun } from "./read.ts";
 import { createRunHandle, type RunHandle, type RunHandleOptions, type RunSink } from "./run-handle.ts";
 import { pointFromRow, experimentFromRow, runInfoFromRow } from "./rows.ts";
-import { encodePageToken, searchRunIds } from "./search.ts";
+import { encodePageToken, searchReads, searchRunIds } from "./search.ts";
 import {
   RUN_STATUSES,
   type Experiment,
@@ -317,23 +317,25 @@ export function createTrackingService(deps: TrackingDeps, options: { actor?: str
       query.experiments === undefined
         ? undefined
         : await Promise.all(query.experiments.map(async (e) => (await getExperiment(e)).id));
-    const page = await searchRunIds(store.db, store.dialect, {
-      ...query,
-      ...(experimentIds !== undefined && { experimentIds }),
+    return searchReads(store.db, store.dialect, async (db) => {
+      const page = await searchRunIds(db, store.dialect, {
+        ...query,
+        ...(experimentIds !== undefined && { experimentIds }),
+      });
+      const runs = await loadRuns(db, page.ids, store.dialect);
+      return page.next !== undefined ? { runs, nextPageToken: encodePageToken(page.next) } : { runs };
     });
-    const runs = await loadRuns(store.db, page.ids, store.dialect);
-    return page.next !== undefined ? { runs, nextPageToken: encodePageToken(page.next) } : { runs };
   }
 
   async function countRuns(experiment: string): Promise<number> {
     const e = await getExperiment(experiment);
+    // Kept by triggers on runs (migration 0011): one row, whatever the number of runs.
     const row = await store.db
-      .selectFrom("runs")
-      .select((eb) => eb.fn.countAll<number | string>().as("n"))
+      .selectFrom("experiment_run_counts")
+      .select("active_runs")
       .where("experiment_id", "=", e.id)
-      .where("lifecycle_stage", "=", "active")
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+      .executeTakeFirst();
+    return Number(row?.active_runs ?? 0);
   }
 
   async function compareRuns(runIds: readonly string[]): Promise<RunComparison> {

@@ -325,6 +325,56 @@ export function testTracking(name: string, freshStore: FreshStore): void {
       const found = await t.searchRuns({ experiments: ["churn"], filter: `parent_run_id = '${parent.id}'` });
       expect(found.runs).toHaveLength(0);
     });
+
+    it("counts an experiment's active runs from the trigger-kept counter, whatever writes the runs", async () => {
+      const e = await t.createExperiment("counted");
+      expect(await t.countRuns("counted")).toBe(0);
+      const runs = [];
+      for (let i = 0; i < 3; i++) runs.push(await t.createRun({ experiment: "counted", code: null }));
+      expect(await t.countRuns("counted")).toBe(3);
+      await t.deleteRun(runs[0]?.id as string);
+      expect(await t.countRuns(e.id)).toBe(2);
+      await t.restoreRun(runs[0]?.id as string);
+      expect(await t.countRuns(e.id)).toBe(3);
+      // A bulk load straight into the table, a move between experiments and a hard delete keep it exact too.
+      await ws.store.transaction(async (tx) => {
+        await tx
+          .insertInto("runs")
+          .values(
+            ["a", "b"].map((n) => ({
+              id: `bulk-${n}`,
+              experiment_id: e.id,
+              name: n,
+              status: "FINISHED" as const,
+              lifecycle_stage: n === "a" ? ("active" as const) : ("deleted" as const),
+              start_time: 1,
+              end_time: 2,
+              parent_run_id: null,
+              git_commit: null,
+              git_dirty: null,
+              user_id: "loader",
+            })),
+          )
+          .execute();
+        await tx
+          .updateTable("runs")
+          .set({ experiment_id: "0" })
+          .where("id", "=", runs[1]?.id as string)
+          .execute();
+        await tx
+          .deleteFrom("runs")
+          .where("id", "=", runs[2]?.id as string)
+          .execute();
+      });
+      expect(await t.countRuns(e.id)).toBe(2);
+      const actual = await ws.store.db
+        .selectFrom("runs")
+        .select((eb) => eb.fn.countAll<number | string>().as("n"))
+        .where("experiment_id", "=", e.id)
+        .where("lifecycle_stage", "=", "active")
+        .executeTakeFirstOrThrow();
+      expect(Number(actual.n)).toBe(2);
+    });
   });
 }
 

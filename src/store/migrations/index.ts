@@ -10,6 +10,7 @@ import * as monitoring from "./0007-monitoring.ts";
 import * as queue from "./0008-queue.ts";
 import * as loop from "./0009-loop.ts";
 import * as trackingIndexes from "./0010-tracking-indexes.ts";
+import * as experimentRunCounts from "./0011-experiment-run-counts.ts";
 
 export type Up = (db: Kysely<unknown>) => Promise<void>;
 
@@ -24,6 +25,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Up]> = [
   ["0008-queue", queue.up],
   ["0009-loop", loop.up],
   ["0010-tracking-indexes", trackingIndexes.up],
+  ["0011-experiment-run-counts", experimentRunCounts.up],
 ];
 
 export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map(([name]) => name);
