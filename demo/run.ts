@@ -1,337 +1,297 @@
-// `make demo`: the MLOps loop on real, drifting flights data (US DOT, Jan–Jun 2001), with what loopml has today.
-// Each month of traffic is versioned, scored by the production model, checked for drift against the training
-// month; drift or decay triggers a retrain on the newest data, and the candidate replaces the champion only when
-// it wins on the same fresh holdout. Every decision lands on the audit trail, which is verified at the end.
-import { rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { openDuck, quoteString } from "../src/data/duck.ts";
-import { readFrame } from "../src/data/read-frame.ts";
+// `make demo`: the whole MLOps loop through the product a user runs, on real, drifting flights data (US DOT,
+// Jan–Jun 2001). loopml.yaml declares the data, the model and its gate, the endpoint, the monitor and the retrain
+// policy; `loopml apply` creates them; AutoML trains on January; `loopml up` serves over HTTP while February to
+// June are replayed in time order on an accelerated clock, with late labels. The monitor's alerts retrain the
+// model, the gate decides, serving swaps winners in under traffic; the audit trail is verified at the end.
+import { copyFile, mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { createManualClock } from "../src/_internal/clock.ts";
+import { silentLogger } from "../src/_internal/logger.ts";
 import { createDataService } from "../src/data/service.ts";
-import { initProject } from "../src/deploy/init-project.ts";
-import { getColumn, takeRows, type Frame } from "../src/learn/frame.ts";
-import { gbdt, type GbdtModel } from "../src/learn/gbdt/index.ts";
-import { rocAuc } from "../src/learn/metrics.ts";
-import { columnDrift, datasetDrift } from "../src/monitoring/stats/index.ts";
-import { createRegistryEvents } from "../src/registry/events.ts";
-import { createRegistryService, type RegistryService } from "../src/registry/service.ts";
-import { createTrackingService, type TrackingService } from "../src/tracking/service.ts";
+import { formatPlan } from "../src/loop/format-plan.ts";
+import { createLoopPorts } from "../src/loop/ports.ts";
+import { applyProject, loadDesiredState } from "../src/loop/project.ts";
+import { createRetrainer } from "../src/loop/retrain.ts";
+import { formatStory, modelEvents } from "../src/loop/story.ts";
+import { automlTrainer } from "../src/loop/trainers.ts";
+import { startUp, type UpHandle } from "../src/loop/up.ts";
+import type { MonitorResult } from "../src/monitoring/monitors.ts";
 import { openWorkspace, type Workspace } from "../src/workspace.ts";
+import { decisionFor, type Decision } from "./decisions.ts";
+import { MONTHS, readMonth, writeMonths } from "./flights.ts";
+import { replayMonth } from "./replay.ts";
+import { printTimeline, printWhereToLook, type MonthRow } from "./timeline.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const WORKSPACE = process.env["DEMO_WORKSPACE"] ?? join(ROOT, "demo-workspace");
-// vega-datasets exports only its build/index.js: its data folder sits beside build/.
-const FLIGHTS = join(
-  dirname(createRequire(import.meta.url).resolve("vega-datasets")),
-  "..",
-  "data",
-  "flights-3m.parquet",
-);
-const MONTHS = ["January", "February", "March", "April", "May", "June"];
-const FEATURES = ["distance", "hour", "weekday", "origin", "destination"];
-/** What the monitor watches: the features, and the label once it arrives (late: a flight's delay is known after it lands). */
-const MONITORED = ["distance", "hour", "weekday", "origin", "destination", "late"];
-/**
- * Evidently's default tests (normalised Wasserstein for numbers, Jensen–Shannon for categories) with a
- * sensitive threshold of 0.05 instead of 0.1: the flights features move little from month to month, the
- * weekday mix and the delay rate do, and this monitor is meant to catch that.
- */
-const DRIFT_THRESHOLD = 0.05;
-/**
- * Retrain as soon as one monitored column of six drifted (share ≥ 1/6), or when AUC fell this far below the
- * model's validation AUC. The gate, not the trigger, decides whether the retrained model replaces the champion.
- */
-const DRIFT_SHARE_TRIGGER = 1 / 6;
-const AUC_DECAY_TRIGGER = 0.02;
 const SAMPLE_EVERY = Number(process.env["DEMO_SAMPLE_EVERY"] ?? 6);
 const MODEL = "flights-delay";
+const DEPLOYMENT = "delay-api";
+const MONITOR = "delay-drift";
+/** Seeds AutoML, so two runs of the demo search the same way (time budgets still depend on the machine). */
+const SEED = 7;
+/** How often `loopml up` looks for work (schedules, monitors, the retrain loop): fast, the clock is accelerated. */
+const TICK_MS = 300;
 
-/** The services the loop drives: tracking records every training run, the registry every model and alias move. */
-interface Loop {
-  readonly ws: Workspace;
-  readonly tracking: TrackingService;
-  readonly registry: RegistryService;
-}
-
-interface Champion {
-  readonly model: GbdtModel;
-  readonly version: number;
-  readonly trainedOn: string;
-  readonly validationAuc: number;
-}
-
-interface TimelineRow {
-  month: string;
-  rows: number;
-  dataVersion: string;
-  storedMiB: number;
-  driftShare: number;
-  aucServed: number;
-  modelServed: number;
-  decision: string;
-}
-
+const started = performance.now();
+/** The accelerated clock: it shows the departure time of the flights being replayed. */
+const clock = createManualClock(Date.UTC(2001, 1, 1));
+const day = (): string => new Date(clock.now()).toISOString().slice(0, 16).replace("T", " ");
 const log = (msg: string): void => {
-  process.stderr.write(`[demo] ${msg}\n`);
+  process.stderr.write(
+    `[demo ${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s | ${day()}] ${msg}\n`,
+  );
 };
 
 async function main(): Promise<void> {
-  const started = performance.now();
-  rmSync(WORKSPACE, { recursive: true, force: true });
-  await initProject(WORKSPACE, { name: "flights-delay" });
-  log(`project created in ${WORKSPACE} (loopml init)`);
+  if (!(SAMPLE_EVERY >= 1 && Number.isInteger(SAMPLE_EVERY)))
+    throw new Error(
+      `DEMO_SAMPLE_EVERY must be a positive integer, got "${process.env["DEMO_SAMPLE_EVERY"]}".`,
+    );
+  await rm(WORKSPACE, { recursive: true, force: true });
+  await mkdir(join(WORKSPACE, "data"), { recursive: true });
+  await copyFile(join(import.meta.dirname, "loopml.yaml"), join(WORKSPACE, "loopml.yaml"));
+  await writeMonths(join(WORKSPACE, "data", "flights.csv"), 1, SAMPLE_EVERY);
+  log(
+    `workspace ${WORKSPACE}: loopml.yaml and January's flights (every ${SAMPLE_EVERY}th) in data/flights.csv`,
+  );
 
-  const ws = await openWorkspace({ dir: WORKSPACE });
+  const ws = await openWorkspace({ dir: WORKSPACE, clock, logger: silentLogger });
+  let up: UpHandle | undefined;
   try {
-    const timeline = await runLoop(ws);
+    const desired = await loadDesiredState(WORKSPACE);
+    // loopml apply, through the library call the CLI makes: one audit event per change.
+    const { plan } = await applyProject(ws, createLoopPorts(ws), desired, {
+      onAction: (a) => log(`apply: ${a.op} ${a.kind} "${a.name}"`),
+    });
+    process.stderr.write(formatPlan(plan).replace("loopml will perform these actions:", "Applied:"));
+
+    // The first model goes the way every later one will: the retrain policy's AutoML, its gate, @production.
+    const policy = desired.file.retrain?.[MODEL];
+    if (!policy) throw new Error(`demo/loopml.yaml has no retrain policy for ${MODEL}`);
+    log("training the first model with AutoML on January (flights@1)…");
+    const first = await createRetrainer({
+      ws,
+      registry: createLoopPorts(ws).registry,
+      deployments: createLoopPorts(ws).deployments,
+      trainer: automlTrainer(ws, { seed: SEED }),
+    }).retrain(MODEL, policy, { kind: "manual", detail: { reason: "first model, trained on January" } });
+    if (first.status !== "promoted")
+      throw new Error(`the first model was not promoted: ${JSON.stringify(first)}`);
+    log(
+      `v${first.candidate} promoted to @production: holdout ${first.metric} ${first.candidateScore.toFixed(3)}`,
+    );
+
+    up = await startUp({
+      ws,
+      desired,
+      port: 0,
+      tickMs: TICK_MS,
+      trainer: automlTrainer(ws, { seed: SEED }),
+      log: (line) => log(`up: ${line}`),
+    });
+    const url = up.url ?? "";
+    log(`loopml up: API, dashboard and ${DEPLOYMENT} on ${url}`);
+    const timeline = await replayAll(ws, up, url);
+    await up.stop();
+    up = undefined;
+
     printTimeline(timeline);
     const verdict = await ws.audit.verify();
-    const events = await ws.audit.list({ limit: 100_000 });
     console.log(
-      `\naudit trail: ${events.length} events, chain ${verdict.ok ? "verified OK" : `BROKEN at ${verdict.brokenAt}`}`,
+      `loopml audit verify: ${verdict.ok ? `OK, ${verdict.events} events, hash chain intact` : `BROKEN at event ${verdict.brokenAt}: ${verdict.reason}`}`,
     );
-    console.log(`finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    console.log(`\nWhere to look:
-  cd ${WORKSPACE}
-  ../bin/loopml.js data versions flights     # one version per month, chunk-deduplicated
-  ../bin/loopml.js data diff flights@1 flights@6
-  ../bin/loopml.js runs list                 # every training run with its params and metrics
-  ../bin/loopml.js models show ${MODEL}      # versions, @production and its history
-  ../bin/loopml.js audit log                 # every version, model and promotion decision, hash-chained
-  ../bin/loopml.js audit verify`);
-    if (!verdict.ok) throw new Error("audit chain verification failed");
+    // The decisions only: scores are in the timeline, and each promotion is also an alias move.
+    const story = (await modelEvents(ws.audit, MODEL)).filter((e) =>
+      ["retrain.start", "retrain.skip", "retrain.promote", "retrain.reject", "retrain.fail"].includes(
+        e.action,
+      ),
+    );
+    console.log(`\nloopml audit log --model ${MODEL} (its decisions; the full story has every step):`);
+    console.log(formatStory(story).replace(/^/gm, "  "));
+    printWhereToLook(
+      WORKSPACE.startsWith(ROOT) ? WORKSPACE.slice(ROOT.length + 1) : WORKSPACE,
+      MODEL,
+      MONITOR,
+    );
+    console.log(`\nfinished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    const failed = timeline.reduce((s, r) => s + r.failed, 0);
+    if (!verdict.ok || failed > 0) process.exitCode = 1;
   } finally {
+    await up?.stop();
     await ws.close();
   }
 }
 
-async function runLoop(ws: Workspace): Promise<TimelineRow[]> {
+/** February to June through the endpoint; at each month's end the data is versioned and the monitor runs. */
+async function replayAll(ws: Workspace, up: UpHandle, url: string): Promise<MonthRow[]> {
   const data = createDataService(ws);
-  const loop: Loop = {
-    ws,
-    tracking: createTrackingService(ws),
-    registry: createRegistryService(
-      { ...ws, events: createRegistryEvents() },
-      { actor: "demo", role: "admin" },
-    ),
-  };
-  await loop.registry.createModel(MODEL, {
-    description: "Is a US domestic flight more than 15 minutes late?",
-  });
-  const csv = join(WORKSPACE, "data", "flights.csv");
-  const timeline: TimelineRow[] = [];
-  let champion: Champion | undefined;
-  let reference: Frame | undefined;
+  const timeline: MonthRow[] = [];
+  /** The alert of the previous month's window, while the loop works on it. */
+  let open: { row: MonthRow; seq: number; still: boolean } | undefined;
+  // loopml up runs a monitor that never ran at once: wait for that first (empty) window before any traffic.
+  let monitorRuns = await nextMonitorRun(url, 0).then((r) => r.seq);
 
-  for (let m = 1; m <= MONTHS.length; m++) {
+  for (let m = 2; m <= MONTHS.length; m++) {
     const month = MONTHS[m - 1] ?? String(m);
-    // The data lake grows by a month: the dataset file now holds January..this month, and is re-versioned.
-    const rows = await exportMonths(csv, m);
-    const added = await data.add(csv, { name: "flights", message: `flights through ${month} 2001` });
-    const version = `flights@${added.version.seq}`;
-    log(
-      `${month}: ${rows} flights versioned as ${version} (${mib(added.bytesStored)} MiB of new chunks stored)`,
+    const flights = await readMonth(m, SAMPLE_EVERY);
+    const inputs = await servedInputs(url);
+    log(`${month}: replaying ${flights.rows} flights through POST /v1/models/${DEPLOYMENT}/predict`);
+    const r = await replayMonth(
+      {
+        url,
+        deployment: DEPLOYMENT,
+        model: MODEL,
+        inputs,
+        setTime: (t) => clock.set(t),
+        flushLog: () => up.flushInferenceLog(),
+      },
+      flights,
+      `2001-${String(m).padStart(2, "0")}`,
     );
-    const current = (await readFrame(csv, { columns: [...FEATURES, "late"], where: `month = ${m}` })).frame;
+    log(
+      `${month}: ${r.requests} requests, ${r.failed} failed, answered by ${Object.entries(r.versions)
+        .map(([v, n]) => `v${v} ×${n}`)
+        .join(", ")}; ${r.labels} late labels posted`,
+    );
+    if (r.firstError !== undefined) log(`${month}: first failure: ${r.firstError}`);
+    // A retrain started by last month's alert has had this month to finish; wait for it before the next window.
+    if (open) open.row.decision = await settle(ws, open);
+    open = undefined;
 
-    if (!champion) {
-      reference = current;
-      champion = await train(loop, current, version, month);
-      await promote(loop, champion, "first model: no champion yet");
-      timeline.push({
-        month,
-        rows,
-        dataVersion: version,
-        storedMiB: mib(added.bytesStored),
-        driftShare: 0,
-        aucServed: champion.validationAuc,
-        modelServed: champion.version,
-        decision: `trained v${champion.version}, promoted`,
-      });
-      continue;
-    }
-
-    // Monitoring: the month's traffic against the champion's training data, and its late-arriving labels.
-    const driftShare = driftOf(reference as Frame, current);
-    const labels = numeric(current, "late");
-    const aucServed = rocAuc(labels, champion.model.predict(current));
-    const decayed = champion.validationAuc - aucServed > AUC_DECAY_TRIGGER;
-    const drifted = driftShare >= DRIFT_SHARE_TRIGGER - 1e-9;
-    await ws.audit.record({
-      actor: "monitor",
-      action: "monitor.window.check",
-      target: `monitor:${MODEL}`,
-      details: { month, driftShare, aucServed, championVersion: champion.version, drifted, decayed },
+    // The month's labelled flights join the data lake as a new version: what the next retrain trains on.
+    await writeMonths(join(WORKSPACE, "data", "flights.csv"), m, SAMPLE_EVERY);
+    const added = await data.add(join(WORKSPACE, "data", "flights.csv"), {
+      name: "flights",
+      message: `flights through ${month} 2001`,
     });
-    let decision = "no drift, keep champion";
-    if (drifted || decayed) {
-      const reason = drifted
-        ? `${Math.round(driftShare * MONITORED.length)} of ${MONITORED.length} columns drifted`
-        : `AUC ${aucServed.toFixed(3)} decayed`;
-      log(`${month}: ${reason} → retraining on the newest data`);
-      // Retrain on the first three weeks of the month, compare both models on its last week (the same fresh holdout).
-      const trainFrame = (
-        await readFrame(csv, { columns: [...FEATURES, "late"], where: `month = ${m} AND day <= 21` })
-      ).frame;
-      const holdout = (
-        await readFrame(csv, { columns: [...FEATURES, "late"], where: `month = ${m} AND day > 21` })
-      ).frame;
-      const candidate = await train(loop, trainFrame, version, `${month}, days 1-21`);
-      const y = numeric(holdout, "late");
-      const candAuc = rocAuc(y, candidate.model.predict(holdout));
-      const champAuc = rocAuc(y, champion.model.predict(holdout));
-      if (candAuc > champAuc) {
-        await promote(
-          loop,
-          candidate,
-          `holdout AUC ${candAuc.toFixed(4)} > champion's ${champAuc.toFixed(4)} on ${month} days 22+`,
-        );
-        decision = `${reason}; v${candidate.version} AUC ${candAuc.toFixed(3)} > v${champion.version} ${champAuc.toFixed(3)}: promoted`;
-        champion = candidate;
-        reference = trainFrame;
-      } else {
-        await ws.audit.record({
-          actor: "gate",
-          action: "model.promotion.reject",
-          target: `model:${MODEL}@${candidate.version}`,
-          details: { candidateAuc: candAuc, championAuc: champAuc, champion: champion.version },
-        });
-        decision = `${reason}; v${candidate.version} AUC ${candAuc.toFixed(3)} ≤ v${champion.version} ${champAuc.toFixed(3)}: kept champion`;
-      }
-    }
-    timeline.push({
+    log(`${month}: data lake versioned as flights@${added.version.seq}`);
+
+    // Midnight on the 1st: loopml up's monitor schedule fires and checks the last 30 days of the inference log.
+    clock.set(Date.UTC(2001, m, 1));
+    const result = await nextMonitorRun(url, monitorRuns);
+    monitorRuns = result.seq;
+    const fired = result.alerts.filter((x) => x.transition === "fire");
+    const firing = (await alertStates(url)).some((x) => x.state === "firing");
+    const auc = result.performance?.metrics["auc"]?.value ?? null;
+    const row: MonthRow = {
       month,
-      rows,
-      dataVersion: version,
-      storedMiB: mib(added.bytesStored),
-      driftShare,
-      aucServed,
-      modelServed: champion.version,
-      decision,
-    });
+      requests: r.requests,
+      failed: r.failed,
+      rows: r.rows,
+      served: result.window.modelVersions,
+      driftShare: result.check.dataset?.share ?? null,
+      alert: fired.length > 0 ? "fired" : firing ? "firing" : "-",
+      auc,
+      decision: "no alert: keep serving",
+    };
+    timeline.push(row);
+    log(
+      `${month}: monitor window ${result.seq}: ${result.window.rows} predictions, drift share ${row.driftShare?.toFixed(2) ?? "n/a"}, AUC ${auc?.toFixed(3) ?? "n/a"}${fired.length > 0 ? `, ALERT: ${fired.map((x) => `${x.rule} (value ${x.value.toFixed(3)})`).join("; ")}` : firing ? ", alert still firing" : ""}`,
+    );
+    if (fired.length > 0 || firing) {
+      // The loop acts on the alert event, or on a window that still alerts after its last retrain finished.
+      const still = fired.length === 0;
+      open = { row, seq: await eventSeq(ws, still ? "monitor.run" : "monitor.alert", result.seq), still };
+      log(
+        `${month}: the retrain policy takes it from here; ${m < MONTHS.length ? `${MONTHS[m] ?? ""}'s traffic goes on meanwhile` : "waiting for it"}`,
+      );
+    }
   }
+  if (open) open.row.decision = await settle(ws, open);
+  await servingProduction(ws, url);
   return timeline;
 }
 
-/** Writes January..month `m` of the sampled flights to `csv`, with derived features and the label. */
-async function exportMonths(csv: string, m: number): Promise<number> {
-  const duck = await openDuck();
-  try {
-    const sql = `COPY (
-      SELECT date, month(date) AS month, day(date) AS day, hour(date) AS hour, dayofweek(date) AS weekday,
-             distance, origin, destination, delay, CAST(delay > 15 AS INTEGER) AS late
-      FROM (SELECT *, row_number() OVER () AS rn FROM read_parquet(${quoteString(FLIGHTS)}))
-      WHERE rn % ${SAMPLE_EVERY} = 0 AND month(date) <= ${m}
-      ORDER BY date, rn
-    ) TO ${quoteString(csv)} (HEADER, DELIMITER ',')`;
-    await duck.conn.run(sql);
-    const r = await duck.conn.runAndReadAll(
-      `SELECT count(*) FROM read_csv(${quoteString(csv)}) WHERE month = ${m}`,
-    );
-    return Number(r.getColumns()[0]?.[0]);
-  } finally {
-    await duck.close();
-  }
-}
-
-async function train(loop: Loop, frame: Frame, dataVersion: string, trainedOn: string): Promise<Champion> {
-  // Last 20% of the (time-ordered) rows validate and stop boosting early: never validate on the past.
-  const n = frame.nRows;
-  const cut = Math.floor(n * 0.8);
-  const idx = (a: number, b: number): Uint32Array => Uint32Array.from({ length: b - a }, (_, i) => a + i);
-  const train = takeRows(frame, idx(0, cut));
-  const valid = takeRows(frame, idx(cut, n));
-  const params = { objective: "binary", nRounds: 300, learningRate: 0.1, maxDepth: 6, seed: 7 } as const;
-  return loop.tracking.withRun(
-    { experiment: MODEL, name: `train on ${dataVersion} (${trainedOn})` },
-    async (run) => {
-      await run.logParams({ ...params, features: FEATURES.join(",") });
-      await run.logInputs([dataVersion], "train");
-      const t = performance.now();
-      const model = gbdt(params).fit(train, "late", { valid });
-      const fitSeconds = (performance.now() - t) / 1000;
-      const validationAuc = rocAuc(numeric(valid, "late"), model.predict(valid));
-      await run.logMetrics({
-        validation_auc: validationAuc,
-        fit_seconds: fitSeconds,
-        train_rows: train.nRows,
-      });
-      const artifact = await loop.ws.blobs.put(Buffer.from(JSON.stringify(model.toJSON())));
-      await run.flush();
-      const mv = await loop.registry.createVersion(MODEL, {
-        blobId: artifact.id,
-        flavor: "native",
-        runId: run.id,
-        metrics: { validation_auc: validationAuc },
-        signature: {
-          inputs: FEATURES.map((name) => ({
-            name,
-            type: name === "origin" || name === "destination" ? "string" : "double",
-          })),
-          outputs: [{ name: "late_probability", type: "double" }],
-        },
-        description: `GBDT trained on ${dataVersion} (${trainedOn})`,
-      });
-      log(
-        `model v${mv.version} trained on ${dataVersion} (${trainedOn}): ${train.nRows} rows, validation AUC ${validationAuc.toFixed(4)}, ${fitSeconds.toFixed(1)} s, run ${run.id.slice(0, 8)}`,
-      );
-      return { model, version: mv.version, trainedOn: `${dataVersion} (${trainedOn})`, validationAuc };
-    },
-  );
-}
-
-/** Moves @production through the registry's gate (schema compatibility); the holdout comparison is the reason. */
-async function promote(loop: Loop, model: Champion, why: string): Promise<void> {
-  const result = await loop.registry.promote(MODEL, model.version, { to: "production", reason: why });
-  if (result.status !== "moved") throw new Error(`promotion of v${model.version} is pending approval`);
-  log(`@production → v${model.version} (${why})`);
-}
-
-/** Share of features whose distribution drifted (Evidently's default tests) between reference and current. */
-function driftOf(reference: Frame, current: Frame): number {
-  const results = MONITORED.map((name) => {
-    const ref = getColumn(reference, name);
-    const cur = getColumn(current, name);
-    if (ref.kind === "categorical" && cur.kind === "categorical") {
-      // Codes must share one dictionary: map the current month's strings onto the reference's.
-      const index = new Map(ref.dictionary.map((v, i) => [v, i]));
-      const extra = new Map<string, number>();
-      const codes = Int32Array.from(cur.codes, (c) => {
-        if (c < 0) return -1;
-        const v = cur.dictionary[c] ?? "";
-        return (
-          index.get(v) ??
-          extra.get(v) ??
-          (extra.set(v, ref.dictionary.length + extra.size), ref.dictionary.length + extra.size - 1)
-        );
-      });
-      return columnDrift("categorical", ref.codes, codes, { threshold: DRIFT_THRESHOLD });
+/** Waits until the loop has decided about the alert (a retrain can take a while on a loaded machine). */
+async function settle(ws: Workspace, open: { seq: number; still: boolean }): Promise<string> {
+  const prefix = open.still ? "still alerting" : "alert";
+  let d: Decision = await decisionFor(ws, MODEL, open.seq);
+  if (d.state !== "done") log(`waiting for the retrain loop (${d.text})…`);
+  let ignoredSince: number | undefined;
+  while (d.state !== "done") {
+    await sleep(250);
+    d = await decisionFor(ws, MODEL, open.seq);
+    // A still-firing window is followed up only when a retrain finished since the alert fired.
+    if (open.still && d.state === "waiting" && (await loopCursor(ws)) >= open.seq) {
+      ignoredSince ??= performance.now();
+      if (performance.now() - ignoredSince > 3000) return `${prefix}: no retrain finished since it fired`;
     }
-    const kind = name === "late" ? "binary" : "numeric";
-    return columnDrift(kind, numeric(reference, name), numeric(current, name), {
-      threshold: DRIFT_THRESHOLD,
-    });
-  });
-  return datasetDrift(results).share;
-}
-
-function numeric(frame: Frame, name: string): Float64Array {
-  const c = getColumn(frame, name);
-  if (c.kind !== "numeric") throw new Error(`${name} is not numeric`);
-  return c.values;
-}
-
-function mib(bytes: number): number {
-  return Math.round((bytes / 1024 ** 2) * 10) / 10;
-}
-
-function printTimeline(rows: readonly TimelineRow[]): void {
-  console.log("\nmonth     flights  data version  new MiB  drift share  AUC served  model  decision");
-  for (const r of rows) {
-    console.log(
-      `${r.month.padEnd(9)} ${String(r.rows).padStart(7)}  ${r.dataVersion.padEnd(12)}  ${r.storedMiB.toFixed(1).padStart(7)}  ${r.driftShare.toFixed(2).padStart(11)}  ${r.aucServed.toFixed(4).padStart(10)}  ${`v${r.modelServed}`.padStart(5)}  ${r.decision}`,
-    );
   }
+  log(`retrain loop: ${d.text}`);
+  return `${prefix} → ${d.text}`;
+}
+
+/** How far the retrain loop has read the audit trail. */
+async function loopCursor(ws: Workspace): Promise<number> {
+  const row = await ws.store.db
+    .selectFrom("meta")
+    .select("value")
+    .where("key", "=", "loop.retrain.cursor")
+    .executeTakeFirst();
+  return Number(row?.value ?? 0);
+}
+
+/** After the last promotion, serving must follow it: the endpoint answers with @production's version. */
+async function servingProduction(ws: Workspace, url: string): Promise<void> {
+  const production = (await createLoopPorts(ws).registry.getModel(MODEL)).aliases["production"];
+  for (let i = 0; i < 600; i++) {
+    const r = (await (await fetch(`${url}/v1/models/${DEPLOYMENT}`)).json()) as { version: string };
+    if (r.version === String(production)) return;
+    await sleep(100);
+  }
+  throw new Error(`serving did not swap in v${production} within a minute`);
+}
+
+/** The served model's input columns, once the endpoint answers (up loads it in the background). */
+async function servedInputs(url: string): Promise<string[]> {
+  for (let i = 0; i < 300; i++) {
+    const res = await fetch(`${url}/v1/models/${DEPLOYMENT}`);
+    if (res.ok) {
+      const r = (await res.json()) as { signature: { inputs: { name: string }[] } };
+      return r.signature.inputs.map((c) => c.name);
+    }
+    await sleep(100);
+  }
+  throw new Error(`${DEPLOYMENT} is not served: see the "up:" lines above`);
+}
+
+async function api<T>(url: string, path: string): Promise<T> {
+  const res = await fetch(`${url}${path}`);
+  if (!res.ok) throw new Error(`GET ${path} answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+async function lastMonitorRun(url: string): Promise<number> {
+  const h = await api<{ runs: { seq: number }[] }>(url, `/api/v1/monitors/${MONITOR}/history?limit=1`);
+  return h.runs[0]?.seq ?? 0;
+}
+
+/** The monitor run after `after`, by loopml up's schedule (it ticks every TICK_MS). */
+async function nextMonitorRun(url: string, after: number): Promise<MonitorResult> {
+  for (let i = 0; i < 1200; i++) {
+    const seq = await lastMonitorRun(url);
+    if (seq > after) return api<MonitorResult>(url, `/api/v1/monitors/${MONITOR}/runs/${seq}`);
+    await sleep(100);
+  }
+  throw new Error(`monitor ${MONITOR} did not run within two minutes of its schedule`);
+}
+
+async function alertStates(url: string): Promise<{ state: string }[]> {
+  return (await api<{ alerts: { state: string }[] }>(url, `/api/v1/monitors/${MONITOR}/alerts`)).alerts;
+}
+
+/** The audit event of monitor window `seq` that the retrain loop acts on (the first one of its kind). */
+async function eventSeq(ws: Workspace, action: string, seq: number): Promise<number> {
+  const events = await ws.audit.list({ action, target: `monitor:${MONITOR}`, limit: 100_000 });
+  const key = action === "monitor.run" ? "seq" : "window";
+  const first = events.find((e) => e.details[key] === seq);
+  if (!first) throw new Error(`monitor ${MONITOR} window ${seq} wrote no "${action}" audit event`);
+  return first.seq;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 await main();
