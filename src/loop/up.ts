@@ -92,6 +92,10 @@ export async function startUp(o: UpOptions): Promise<UpHandle> {
     const server = createServer((req, res) => {
       (api === null || isServingPath(req.url ?? "/") ? serving : api).routing(req, res);
     });
+    // Clients and proxies close idle keep-alive connections after a few seconds (undici 4 s, load balancers
+    // 60 s): the server must wait longer, or a request sent on a connection it is just closing fails.
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(o.port ?? 8080, host, () => resolve());
