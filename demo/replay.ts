@@ -93,7 +93,9 @@ export async function replayMonth(
       unlabelled.push([id, start, end]);
     } catch (e) {
       failed++;
-      firstError ??= (e as Error).message;
+      // fetch reports network failures as "fetch failed" with the reason in `cause`.
+      const cause = (e as Error).cause as { code?: string; message?: string } | undefined;
+      firstError ??= `${(e as Error).message}${cause ? ` (${cause.code ?? cause.message ?? ""})` : ""}`;
     }
   };
 
