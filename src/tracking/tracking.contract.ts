@@ -329,12 +329,12 @@ export function testTracking(name: string, freshStore: FreshStore): void {
     it("counts an experiment's active runs from the trigger-kept counter, whatever writes the runs", async () => {
       const e = await t.createExperiment("counted");
       expect(await t.countRuns("counted")).toBe(0);
-      const runs = [];
-      for (let i = 0; i < 3; i++) runs.push(await t.createRun({ experiment: "counted", code: null }));
+      const runs: string[] = [];
+      for (let i = 0; i < 3; i++) runs.push((await t.createRun({ experiment: "counted", code: null })).id);
       expect(await t.countRuns("counted")).toBe(3);
-      await t.deleteRun(runs[0]?.id as string);
+      await t.deleteRun(runs[0] as string);
       expect(await t.countRuns(e.id)).toBe(2);
-      await t.restoreRun(runs[0]?.id as string);
+      await t.restoreRun(runs[0] as string);
       expect(await t.countRuns(e.id)).toBe(3);
       // A bulk load straight into the table, a move between experiments and a hard delete keep it exact too.
       await ws.store.transaction(async (tx) => {
@@ -359,11 +359,11 @@ export function testTracking(name: string, freshStore: FreshStore): void {
         await tx
           .updateTable("runs")
           .set({ experiment_id: "0" })
-          .where("id", "=", runs[1]?.id as string)
+          .where("id", "=", runs[1] as string)
           .execute();
         await tx
           .deleteFrom("runs")
-          .where("id", "=", runs[2]?.id as string)
+          .where("id", "=", runs[2] as string)
           .execute();
       });
       expect(await t.countRuns(e.id)).toBe(2);
