@@ -84,6 +84,76 @@ export function fitSquaredSmooth(
   };
 }
 
+/**
+ * The smooth logistic objective (1/n) Σ log-loss + (λ2/2) ||w||² over parameters [w_k, b_k] per output
+ * (K = 1: binary, y in {0, 1}; K > 1: multinomial, y = class index): writes the gradient, returns the value.
+ */
+function logisticObjective(
+  X: readonly Float64Array[],
+  y: Float64Array,
+  K: number,
+  l2: number,
+): (theta: Float64Array, grad: Float64Array) => number {
+  const n = y.length;
+  const p = X.length;
+  const stride = p + 1;
+  const z = Array.from({ length: K }, () => new Float64Array(n));
+  const residual = Array.from({ length: K }, () => new Float64Array(n));
+  return (theta, grad) => {
+    for (let k = 0; k < K; k++)
+      linearPredictor(X, theta, k * stride, theta[k * stride + p] as number, z[k] as Float64Array);
+    let loss = 0;
+    if (K === 1) {
+      const zz = z[0] as Float64Array;
+      const res = residual[0] as Float64Array;
+      for (let i = 0; i < n; i++) {
+        const zi = zz[i] as number;
+        const yi = y[i] as number;
+        // log(1 + e^z) - y z, computed without overflow.
+        loss += (zi > 0 ? zi + Math.log1p(Math.exp(-zi)) : Math.log1p(Math.exp(zi))) - yi * zi;
+        res[i] = sigmoid(zi) - yi;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        let max = -Infinity;
+        for (let k = 0; k < K; k++) max = Math.max(max, (z[k] as Float64Array)[i] as number);
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += Math.exp(((z[k] as Float64Array)[i] as number) - max);
+        const lse = max + Math.log(sum);
+        const yi = y[i] as number;
+        loss += lse - ((z[yi] as Float64Array)[i] as number);
+        for (let k = 0; k < K; k++)
+          (residual[k] as Float64Array)[i] =
+            Math.exp(((z[k] as Float64Array)[i] as number) - lse) - (k === yi ? 1 : 0);
+      }
+    }
+    let pen = 0;
+    for (let k = 0; k < K; k++) {
+      const res = residual[k] as Float64Array;
+      let rsum = 0;
+      for (let i = 0; i < n; i++) rsum += res[i] as number;
+      for (let j = 0; j < p; j++) {
+        const wj = theta[k * stride + j] as number;
+        grad[k * stride + j] = dotColumn(X[j] as Float64Array, res) / n + l2 * wj;
+        pen += wj * wj;
+      }
+      grad[k * stride + p] = rsum / n;
+    }
+    return loss / n + 0.5 * l2 * pen;
+  };
+}
+
+/** Splits [w_k, b_k] per output into coef (K x p) and intercept (K). */
+function unpack(theta: Float64Array, K: number, p: number): { coef: Float64Array; intercept: Float64Array } {
+  const coef = new Float64Array(K * p);
+  const intercept = new Float64Array(K);
+  for (let k = 0; k < K; k++) {
+    coef.set(theta.subarray(k * (p + 1), k * (p + 1) + p), k * p);
+    intercept[k] = theta[k * (p + 1) + p] as number;
+  }
+  return { coef, intercept };
+}
+
 /** Binary (K = 1, y in {0, 1}) or multinomial (K classes, y = class index) logistic loss by L-BFGS. */
 export function fitLogisticSmooth(
   X: readonly Float64Array[],
@@ -92,64 +162,82 @@ export function fitLogisticSmooth(
   l2: number,
   maxIter: number,
 ): Fitted {
-  const n = y.length;
+  const result = minimizeLbfgs(logisticObjective(X, y, K, l2), new Float64Array(K * (X.length + 1)), {
+    tolerance: TOL,
+    maxIterations: maxIter,
+  });
+  return { ...unpack(result.x, K, X.length), iterations: result.iterations, converged: result.converged };
+}
+
+/**
+ * Multinomial logistic loss with an L1 (and L2) penalty on every one of the K x p weights, as scikit-learn's
+ * saga solver: accelerated proximal gradient (FISTA) with a backtracking step and a restart whenever the
+ * objective rises; intercepts are not penalised.
+ */
+export function fitMultinomialL1(
+  X: readonly Float64Array[],
+  y: Float64Array,
+  K: number,
+  penalty: Penalty,
+  maxIter: number,
+): Fitted {
   const p = X.length;
-  const stride = p + 1;
-  const z = Array.from({ length: K }, () => new Float64Array(n));
-  const residual = Array.from({ length: K }, () => new Float64Array(n));
-  const result = minimizeLbfgs(
-    (theta, grad) => {
-      for (let k = 0; k < K; k++)
-        linearPredictor(X, theta, k * stride, theta[k * stride + p] as number, z[k] as Float64Array);
-      let loss = 0;
-      if (K === 1) {
-        const zz = z[0] as Float64Array;
-        const res = residual[0] as Float64Array;
-        for (let i = 0; i < n; i++) {
-          const zi = zz[i] as number;
-          const yi = y[i] as number;
-          // log(1 + e^z) - y z, computed without overflow.
-          loss += (zi > 0 ? zi + Math.log1p(Math.exp(-zi)) : Math.log1p(Math.exp(zi))) - yi * zi;
-          res[i] = sigmoid(zi) - yi;
-        }
-      } else {
-        for (let i = 0; i < n; i++) {
-          let max = -Infinity;
-          for (let k = 0; k < K; k++) max = Math.max(max, (z[k] as Float64Array)[i] as number);
-          let sum = 0;
-          for (let k = 0; k < K; k++) sum += Math.exp(((z[k] as Float64Array)[i] as number) - max);
-          const lse = max + Math.log(sum);
-          const yi = y[i] as number;
-          loss += lse - ((z[yi] as Float64Array)[i] as number);
-          for (let k = 0; k < K; k++)
-            (residual[k] as Float64Array)[i] =
-              Math.exp(((z[k] as Float64Array)[i] as number) - lse) - (k === yi ? 1 : 0);
-        }
+  const size = K * (p + 1);
+  const smooth = logisticObjective(X, y, K, penalty.l2);
+  const isWeight = (i: number): boolean => i % (p + 1) !== p;
+  const l1Norm = (theta: Float64Array): number => {
+    let s = 0;
+    for (let i = 0; i < size; i++) if (isWeight(i)) s += Math.abs(theta[i] as number);
+    return s;
+  };
+  let x: Float64Array = new Float64Array(size);
+  let fx = smooth(x, new Float64Array(size)) + penalty.l1 * l1Norm(x);
+  let point: Float64Array = Float64Array.from(x);
+  const grad = new Float64Array(size);
+  const scratch = new Float64Array(size);
+  let t = 1;
+  let lipschitz = 1;
+  for (let iter = 1; iter <= maxIter; iter++) {
+    const fPoint = smooth(point, grad);
+    const next = new Float64Array(size);
+    let fNext: number;
+    // Backtracking: grow the Lipschitz estimate until the quadratic model bounds the smooth part.
+    for (;;) {
+      let model = fPoint;
+      for (let i = 0; i < size; i++) {
+        const step = (point[i] as number) - (grad[i] as number) / lipschitz;
+        const v = isWeight(i) ? softThreshold(step, penalty.l1 / lipschitz) : step;
+        next[i] = v;
+        const d = v - (point[i] as number);
+        model += (grad[i] as number) * d + 0.5 * lipschitz * d * d;
       }
-      let pen = 0;
-      for (let k = 0; k < K; k++) {
-        const res = residual[k] as Float64Array;
-        let rsum = 0;
-        for (let i = 0; i < n; i++) rsum += res[i] as number;
-        for (let j = 0; j < p; j++) {
-          const wj = theta[k * stride + j] as number;
-          grad[k * stride + j] = dotColumn(X[j] as Float64Array, res) / n + l2 * wj;
-          pen += wj * wj;
-        }
-        grad[k * stride + p] = rsum / n;
-      }
-      return loss / n + 0.5 * l2 * pen;
-    },
-    new Float64Array(K * stride),
-    { tolerance: TOL, maxIterations: maxIter },
-  );
-  const coef = new Float64Array(K * p);
-  const intercept = new Float64Array(K);
-  for (let k = 0; k < K; k++) {
-    coef.set(result.x.subarray(k * stride, k * stride + p), k * p);
-    intercept[k] = result.x[k * stride + p] as number;
+      fNext = smooth(next, scratch);
+      if (fNext <= model + 1e-15 * Math.abs(model)) break;
+      lipschitz *= 2;
+    }
+    const objective = fNext + penalty.l1 * l1Norm(next);
+    let maxDelta = 0;
+    for (let i = 0; i < size; i++)
+      maxDelta = Math.max(maxDelta, Math.abs((next[i] as number) - (x[i] as number)));
+    if (objective > fx) {
+      // A plain step from the last iterate no longer descends: that is rounding at the optimum.
+      if (t === 1) return { ...unpack(x, K, p), iterations: iter, converged: true };
+      // Momentum overshot: restart from the last iterate without it.
+      t = 1;
+      point = Float64Array.from(x);
+      continue;
+    }
+    const tNext = (1 + Math.sqrt(1 + 4 * t * t)) / 2;
+    const momentum = (t - 1) / tNext;
+    point = next.map((v, i) => v + momentum * (v - (x[i] as number)));
+    x = next;
+    fx = objective;
+    t = tNext;
+    // A little shrinking keeps the step from staying at a pessimistic estimate.
+    lipschitz *= 0.9;
+    if (maxDelta < 1e-13) return { ...unpack(x, K, p), iterations: iter, converged: true };
   }
-  return { coef, intercept, iterations: result.iterations, converged: result.converged };
+  return { ...unpack(x, K, p), iterations: maxIter, converged: false };
 }
 
 /**

@@ -2,7 +2,14 @@
 import { LoopmlError } from "../../errors.ts";
 import { getColumn, type Frame } from "../frame.ts";
 import { LinearModel, numericColumns, type LinearTask } from "./model.ts";
-import { fitLogisticL1, fitLogisticSmooth, fitSquaredL1, fitSquaredSmooth, type Penalty } from "./solvers.ts";
+import {
+  fitLogisticL1,
+  fitLogisticSmooth,
+  fitMultinomialL1,
+  fitSquaredL1,
+  fitSquaredSmooth,
+  type Penalty,
+} from "./solvers.ts";
 
 export type LinearPenalty = "none" | "l2" | "l1" | "elasticnet";
 
@@ -45,9 +52,6 @@ export function linear(params: LinearParams): LinearTrainer {
   if (params.alpha !== undefined && !(params.alpha >= 0))
     throw bad(`alpha is ${params.alpha}; use a number >= 0`);
   if (params.C !== undefined && !(params.C > 0)) throw bad(`C is ${params.C}; use a number > 0`);
-  if (params.task === "multiclass" && l1Ratio > 0) {
-    throw bad('"multiclass" supports the "l2" and "none" penalties; use l2, or one binary model per class');
-  }
   const maxIter = params.maxIterations ?? 10_000;
   return {
     fit(frame, label, options = {}) {
@@ -66,7 +70,10 @@ export function linear(params: LinearParams): LinearTrainer {
         const strength = penalty === "none" ? 0 : 1 / ((params.C ?? 1) * n);
         const pen: Penalty = { l1: strength * l1Ratio, l2: strength * (1 - l1Ratio) };
         const K = params.task === "binary" ? 1 : (params.nClasses ?? maxPlusOne(y));
-        fitted = pen.l1 > 0 ? fitLogisticL1(X, y, pen, maxIter) : fitLogisticSmooth(X, y, K, pen.l2, maxIter);
+        if (pen.l1 === 0) fitted = fitLogisticSmooth(X, y, K, pen.l2, maxIter);
+        else if (K === 1) fitted = fitLogisticL1(X, y, pen, maxIter);
+        // Proximal gradient needs many cheap steps rather than a few Newton ones.
+        else fitted = fitMultinomialL1(X, y, K, pen, Math.max(maxIter, 100_000));
       }
       return new LinearModel(params.task, names, fitted.coef, fitted.intercept);
     },
