@@ -16,6 +16,7 @@ import { createMemoryPort, type DeploymentSpec } from "./contracts.ts";
 import type { RetrainDecl } from "./desired-state.ts";
 import { createRetrainer, signatureOf, type Trainer } from "./retrain.ts";
 import { createLoopRunner } from "./runner.ts";
+import { formatStory, modelEvents } from "./story.ts";
 
 let tmp: { path: string; remove(): void };
 let ws: Workspace;
@@ -101,5 +102,8 @@ it("retrains on an alert, and again when a later window still alerts after that 
   expect(await statuses()).toEqual(["rejected"]);
   const starts = await ws.audit.list({ action: "retrain.start" });
   expect(starts[1]?.details).toMatchObject({ cause: "monitor", monitor: "drift", stillFiring: true });
+  expect(formatStory(await modelEvents(ws.audit, "m"))).toMatch(
+    /retrain started \(monitor: monitor drift still alerting after the last retrain, drift_share >= 0\.5 value 1\b/,
+  );
   expect(await statuses()).toEqual([]); // nothing new since
 });

@@ -35,7 +35,7 @@ export function describeEvent(e: AuditEvent): string {
     case "model.policy.set":
       return `${e.actor} changed the promotion gate`;
     case "retrain.start":
-      return `retrain started (${t("cause")}${d["monitor"] !== undefined ? `: monitor ${t("monitor")} alerted, ${t("rule")} value ${s("value")}` : ""}${d["schedule"] !== undefined ? `: schedule ${t("schedule")}` : ""})`;
+      return `retrain started (${t("cause")}${d["monitor"] !== undefined ? `: monitor ${t("monitor")} ${d["stillFiring"] === true ? "still alerting after the last retrain" : "alerted"}, ${t("rule")} value ${s("value")}` : ""}${d["schedule"] !== undefined ? `: schedule ${t("schedule")}` : ""})`;
     case "retrain.skip":
       return `retrain skipped: ${t("reason")}`;
     case "retrain.evaluate":
