@@ -1,10 +1,13 @@
 // loopml automl: search learners and hyperparameters for a CSV/Parquet table under a time budget and print the leaderboard.
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { automl, type AutomlResult } from "../../../automl/automl.ts";
+import type { EvalContext } from "../../../automl/evaluate.ts";
 import { formatLeaderboard, formatProblem } from "../../../automl/leaderboard.ts";
+import { createQueueRunner } from "../../../automl/queue-runner.ts";
 import { METRIC_NAMES } from "../../../automl/metric.ts";
 import { startAutomlTracking } from "../../../automl/track.ts";
 import { LEARNERS } from "../../../automl/space.ts";
@@ -24,6 +27,7 @@ import { readTable } from "../../../pipeline/builtins/frames.ts";
 import { createRegistryEvents } from "../../../registry/events.ts";
 import { createRegistryService } from "../../../registry/service.ts";
 import type { ModelVersion } from "../../../registry/types.ts";
+import type { BlobStore } from "../../../store/types.ts";
 import type { Workspace } from "../../../workspace.ts";
 import { LoopmlError } from "../../../errors.ts";
 import { createTrackingService } from "../../../tracking/service.ts";
@@ -87,7 +91,7 @@ export function registerAutomlCommand(program: Command): void {
     )
     .option(
       "--parallel <n>",
-      "trials run side by side on worker threads (default: the number of cores); with --max-trials and --seed the result depends on n, never on timing",
+      "trials run side by side on worker threads, or queued for `loopml worker` processes when LOOPML_QUEUE is set (default: the number of cores); with --max-trials and --seed the result depends on n, never on timing",
     )
     .option("--no-ensemble", "keep the best single model even when an ensemble validates better")
     .option("--out <file>", "write the refit model (JSON, with its preprocessing) to this file")
@@ -123,9 +127,12 @@ export function registerAutomlCommand(program: Command): void {
       // The first Ctrl-C stops the search and keeps the best model so far; a second one exits as usual.
       const onInterrupt = (): void => controller.abort();
       const out = opts.out === undefined ? null : resolve(dir, opts.out);
+      // With a queue, trials run on `loopml worker` processes that share this project's blob store.
+      const queue = process.env["LOOPML_QUEUE"] || undefined;
       const search = async (
         frame: Frame,
         onTrial?: (t: TrialRecord) => Promise<void>,
+        blobs?: BlobStore,
       ): Promise<AutomlResult> => {
         const progress = createProgressLine();
         process.once("SIGINT", onInterrupt);
@@ -142,6 +149,14 @@ export function registerAutomlCommand(program: Command): void {
             searcher,
             ...(parallel !== undefined && { parallel }),
             ...(learners !== undefined && { learners }),
+            ...(queue !== undefined &&
+              blobs !== undefined && {
+                runner: (ctx: EvalContext) =>
+                  createQueueRunner(queue, blobs, ctx, {
+                    slots: parallel ?? availableParallelism(),
+                    signal: controller.signal,
+                  }),
+              }),
             seed,
             signal: controller.signal,
             onProgress: progress.update,
@@ -157,12 +172,13 @@ export function registerAutomlCommand(program: Command): void {
       const experiment = opts.experiment ?? opts.name;
       let result: AutomlResult;
       let registered: ModelVersion | null = null;
-      if (experiment === undefined && datasetRef === null) {
+      if (experiment === undefined && datasetRef === null && queue === undefined) {
         result = await search((await readFrame(resolve(dir, opts.data))).frame);
       } else {
         [result, registered] = await withWorkspace(cmd, async (ws) => {
           const input = await readInput(ws, dir, opts.data, datasetRef);
-          if (experiment === undefined) return [await search(input.frame), null] as const;
+          if (experiment === undefined)
+            return [await search(input.frame, undefined, ws.blobs), null] as const;
           const tracker = await startAutomlTracking(createTrackingService(ws), {
             experiment,
             target: opts.target,
@@ -170,7 +186,7 @@ export function registerAutomlCommand(program: Command): void {
           });
           let r: AutomlResult;
           try {
-            r = await search(input.frame, (t) => tracker.onTrial(t));
+            r = await search(input.frame, (t) => tracker.onTrial(t), ws.blobs);
             await tracker.finish(r, out ?? undefined);
           } catch (e) {
             await tracker.fail();

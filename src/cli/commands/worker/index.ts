@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { LoopmlError } from "../../../errors.ts";
 import { startStepWorker } from "../../../pipeline/queue-worker.ts";
+import { startTrialWorker } from "../../../automl/queue-runner.ts";
 import { withWorkspace } from "../../context.ts";
 
 interface WorkerFlags {
@@ -62,6 +63,18 @@ export function registerWorkerCommand(program: Command): void {
               );
           },
         });
+        // The same worker also runs queued AutoML trials (loopml automl with LOOPML_QUEUE).
+        const trials = await startTrialWorker(ws.blobs, {
+          queue,
+          name: worker.name,
+          concurrency,
+          onTrial: (e) =>
+            process.stdout.write(
+              json
+                ? `${JSON.stringify({ type: "trial", ...e })}\n`
+                : `✓ automl trial ${e.learner} (${e.status})\n`,
+            ),
+        });
         process.stdout.write(
           json
             ? `${JSON.stringify({ type: "ready", worker: worker.name, concurrency })}\n`
@@ -74,6 +87,7 @@ export function registerWorkerCommand(program: Command): void {
         });
         // Finishes the steps in hand, then leaves: nothing is left half-recorded.
         await worker.close();
+        await trials.close();
       });
     });
 }
