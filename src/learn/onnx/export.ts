@@ -1,13 +1,14 @@
-// ONNX export of loopml models: the input columns (categoricals mapped through their training dictionary
+// ONNX export of loopml GBDT models: the input columns (categoricals mapped through their training dictionary
 // with a LabelEncoder), the trees as ai.onnx.ml TreeEnsembleRegressor/Classifier, and the output transform.
 import { LoopmlError } from "../../errors.ts";
 import { decodeForest } from "../gbdt/forest.ts";
 import type { GbdtModel } from "../gbdt/model.ts";
 import type { FeatureSpec } from "../gbdt/types.ts";
-import { DataType, encodeModel, type OnnxNode, type OnnxValueInfo } from "./model-proto.ts";
-import { ensembleLists, nodeAttributes } from "./trees.ts";
+import { ensembleNode, ML } from "./ensemble.ts";
+import { DataType, encodeModel, type OnnxModel, type OnnxNode, type OnnxValueInfo } from "./model-proto.ts";
+import { ensembleLists } from "./trees.ts";
 
-export const ML = "ai.onnx.ml";
+export { doubles, ML } from "./ensemble.ts";
 export const OPSETS = [
   { domain: "", version: 17 },
   { domain: ML, version: 3 },
@@ -20,6 +21,14 @@ export interface OnnxExportOptions {
   readonly description?: string;
 }
 
+/** A model's part of a graph: nodes that read the [N, F] double tensor "features" and define `outputs`. */
+export interface ModelGraph {
+  readonly nodes: OnnxNode[];
+  readonly outputs: OnnxValueInfo[];
+  readonly initializers?: NonNullable<OnnxModel["graph"]["initializers"]>;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
 /**
  * The model's inputs as the exported graph takes them: one [N, 1] tensor per feature, named like the
  * feature — double for numeric features (NaN = missing), string for categorical ones (unknown or empty
@@ -30,71 +39,60 @@ export interface OnnxExportOptions {
  * await writeFile("model.onnx", gbdtToOnnx(model));
  */
 export function gbdtToOnnx(model: GbdtModel, options: OnnxExportOptions = {}): Uint8Array {
+  const { nodes, inputs } = inputNodes(model.features);
+  return assemble(inputs, nodes, gbdtGraph(model), options);
+}
+
+/** The trees and output transform of a GBDT model over "features" (categoricals as training codes). */
+export function gbdtGraph(model: GbdtModel): ModelGraph {
   const json = model.toJSON();
   const forest = decodeForest(json.forest);
-  const features = json.features;
-  const nCategories = features.map((f) => f.dictionary?.length ?? 0);
-  const { nodes, inputs } = inputNodes(features);
+  const nCategories = json.features.map((f) => f.dictionary?.length ?? 0);
   const objective = json.objective;
+  const lists = ensembleLists(forest, json.nOutputs, nCategories);
   const classifier = objective === "binary" || objective === "multiclass";
-  const nOutputs = json.nOutputs;
-  const lists = ensembleLists(forest, nOutputs, nCategories);
-  const outputs: OnnxValueInfo[] = [];
-  if (classifier) {
-    const nClasses = objective === "binary" ? 2 : nOutputs;
-    // Binary: one score per row with weights on class 1, which onnxruntime turns into [1 - p, p].
-    const classIds = lists.leafOutput;
-    nodes.push({
-      opType: "TreeEnsembleClassifier",
-      domain: ML,
-      inputs: ["features"],
-      outputs: ["label", "probabilities"],
-      attributes: [
-        ...nodeAttributes(lists),
-        { name: "class_treeids", ints: lists.leafTree },
-        { name: "class_nodeids", ints: lists.leafNode },
-        { name: "class_ids", ints: classIds },
-        { name: "class_weights_as_tensor", t: doubles(lists.leafWeight) },
-        { name: "classlabels_int64s", ints: Array.from({ length: nClasses }, (_, k) => k) },
-        { name: "base_values_as_tensor", t: doubles(json.baseScore) },
-        { name: "post_transform", s: objective === "binary" ? "LOGISTIC" : "SOFTMAX" },
-      ],
-    });
-    outputs.push(
-      { name: "label", elemType: DataType.INT64, shape: ["N"] },
-      { name: "probabilities", elemType: DataType.FLOAT, shape: ["N", nClasses] },
-    );
-  } else {
-    const poisson = objective === "poisson";
-    nodes.push({
-      opType: "TreeEnsembleRegressor",
-      domain: ML,
-      inputs: ["features"],
-      outputs: [poisson ? "margin" : "variable"],
-      attributes: [
-        ...nodeAttributes(lists),
-        { name: "n_targets", i: 1 },
-        { name: "aggregate_function", s: "SUM" },
-        { name: "target_treeids", ints: lists.leafTree },
-        { name: "target_nodeids", ints: lists.leafNode },
-        { name: "target_ids", ints: lists.leafOutput },
-        { name: "target_weights_as_tensor", t: doubles(lists.leafWeight) },
-        { name: "base_values_as_tensor", t: doubles(json.baseScore) },
-        { name: "post_transform", s: "NONE" },
-      ],
-    });
-    // Poisson models predict exp(margin).
-    if (poisson) nodes.push({ opType: "Exp", inputs: ["margin"], outputs: ["variable"] });
-    outputs.push({ name: "variable", elemType: DataType.FLOAT, shape: ["N", 1] });
-  }
+  const poisson = objective === "poisson";
+  // Binary: one score per row with weights on class 1, which onnxruntime turns into [1 - p, p].
+  const { node, outputs } = ensembleNode(lists, {
+    nClasses: classifier ? (objective === "binary" ? 2 : json.nOutputs) : 0,
+    baseValues: json.baseScore,
+    postTransform: objective === "binary" ? "LOGISTIC" : objective === "multiclass" ? "SOFTMAX" : "NONE",
+    ...(poisson && { regressorOutput: "margin" }),
+  });
+  const nodes = [node];
+  // Poisson models predict exp(margin).
+  if (poisson) nodes.push({ opType: "Exp", inputs: ["margin"], outputs: ["variable"] });
+  return {
+    nodes,
+    outputs,
+    metadata: { "loopml.learner": "gbdt", "loopml.objective": objective, "loopml.label": json.label },
+  };
+}
+
+/** Encodes a graph made of input nodes (ending in "features") and a model graph. */
+export function assemble(
+  inputs: OnnxValueInfo[],
+  inputNodes: readonly OnnxNode[],
+  model: ModelGraph,
+  options: OnnxExportOptions,
+  extra: { initializers?: ModelGraph["initializers"]; metadata?: Record<string, string> } = {},
+): Uint8Array {
+  const nodes = [...inputNodes, ...model.nodes];
+  const initializers = [...(extra.initializers ?? []), ...(model.initializers ?? [])];
   return encodeModel({
     irVersion: 8,
-    opsets: OPSETS,
+    opsets: nodes.some((n) => n.domain === ML) ? OPSETS : OPSETS.filter((o) => o.domain !== ML),
     producerName: "loopml",
     producerVersion: "0.1.0",
     ...(options.description === undefined ? {} : { docString: options.description }),
-    metadata: { "loopml.learner": "gbdt", "loopml.objective": objective, "loopml.label": json.label },
-    graph: { name: options.name ?? "loopml", nodes, inputs, outputs },
+    metadata: { ...model.metadata, ...extra.metadata },
+    graph: {
+      name: options.name ?? "loopml",
+      nodes,
+      inputs,
+      outputs: model.outputs,
+      ...(initializers.length > 0 && { initializers }),
+    },
   });
 }
 
@@ -149,12 +147,4 @@ export function inputNodes(features: readonly FeatureSpec[]): { nodes: OnnxNode[
     attributes: [{ name: "axis", i: 1 }],
   });
   return { nodes, inputs };
-}
-
-export function doubles(values: readonly number[]): {
-  dataType: number;
-  dims: number[];
-  doubles: readonly number[];
-} {
-  return { dataType: DataType.DOUBLE, dims: [values.length], doubles: values };
 }

@@ -1,8 +1,8 @@
 // ONNX export of linear models in standard operators, in double precision: MatMul + Add for the scores,
 // Sigmoid (binary) or Softmax (multiclass) for probabilities, ArgMax for the label.
 import type { LinearModel } from "../linear/model.ts";
-import { ML, OPSETS, type OnnxExportOptions } from "./export.ts";
-import { DataType, encodeModel, type OnnxNode, type OnnxValueInfo } from "./model-proto.ts";
+import { assemble, type ModelGraph, type OnnxExportOptions } from "./export.ts";
+import { DataType, type OnnxNode, type OnnxValueInfo } from "./model-proto.ts";
 
 /**
  * Inputs: one double [N, 1] tensor per feature (linear models take no missing values). Outputs as the
@@ -12,13 +12,24 @@ import { DataType, encodeModel, type OnnxNode, type OnnxValueInfo } from "./mode
  * await writeFile("linear.onnx", linearToOnnx(model));
  */
 export function linearToOnnx(model: LinearModel, options: OnnxExportOptions = {}): Uint8Array {
-  const p = model.features.length;
-  const K = model.nOutputs;
   const inputs: OnnxValueInfo[] = model.features.map((name) => ({
     name,
     elemType: DataType.DOUBLE,
     shape: ["N", 1],
   }));
+  const concat: OnnxNode = {
+    opType: "Concat",
+    inputs: [...model.features],
+    outputs: ["features"],
+    attributes: [{ name: "axis", i: 1 }],
+  };
+  return assemble(inputs, [concat], linearGraph(model), options);
+}
+
+/** Scores, probabilities and label of a linear model over "features", in double precision. */
+export function linearGraph(model: LinearModel): ModelGraph {
+  const p = model.features.length;
+  const K = model.nOutputs;
   // coef is K x p row-major; MatMul wants W as p x K.
   const w = new Float64Array(p * K);
   for (let k = 0; k < K; k++) for (let j = 0; j < p; j++) w[j * K + k] = model.coef[k * p + j] as number;
@@ -28,12 +39,6 @@ export function linearToOnnx(model: LinearModel, options: OnnxExportOptions = {}
     { name: "one", dataType: DataType.DOUBLE, dims: [1], doubles: [1] },
   ];
   const nodes: OnnxNode[] = [
-    {
-      opType: "Concat",
-      inputs: [...model.features],
-      outputs: ["features"],
-      attributes: [{ name: "axis", i: 1 }],
-    },
     { opType: "MatMul", inputs: ["features", "coef"], outputs: ["product"] },
     { opType: "Add", inputs: ["product", "intercept"], outputs: ["scores"] },
   ];
@@ -77,13 +82,10 @@ export function linearToOnnx(model: LinearModel, options: OnnxExportOptions = {}
       { name: "probabilities", elemType: DataType.FLOAT, shape: ["N", nClasses] },
     );
   }
-  return encodeModel({
-    irVersion: 8,
-    opsets: OPSETS.filter((o) => o.domain !== ML),
-    producerName: "loopml",
-    producerVersion: "0.1.0",
-    ...(options.description === undefined ? {} : { docString: options.description }),
+  return {
+    nodes,
+    outputs,
+    initializers,
     metadata: { "loopml.learner": "linear", "loopml.task": model.task },
-    graph: { name: options.name ?? "loopml", nodes, inputs, outputs, initializers },
-  });
+  };
 }
