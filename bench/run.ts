@@ -14,6 +14,7 @@ const BENCHMARKS = [
   "drift/drift-vs-scipy.ts",
   "serving/serving-vs-flask.ts",
   "automl/automl-vs-optuna.ts",
+  "ops/ops.ts",
 ];
 
 const only = process.argv.slice(2);
