@@ -66,7 +66,7 @@ export function tabularToOnnx(model: TabularModel, options: OnnxExportOptions = 
 function innerGraph(inner: TabularModel["inner"]): ModelGraph {
   if (inner instanceof GbdtModel) return gbdtGraph(inner);
   if (inner instanceof LinearModel) return linearGraph(inner);
-  return forestGraph(inner as ForestModel);
+  return forestGraph(inner);
 }
 
 /** Appends nodes with generated output names and constants as initializers. */
