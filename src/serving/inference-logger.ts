@@ -132,6 +132,8 @@ export function createInferenceLogger(
 ): InferenceLogger {
   // One pending group per model version; replaced (not mutated) when it is handed to the writer.
   let pending = new Map<string, Pending>();
+  /** Rows of each model version's last batch handed to the writer. */
+  const lastRows = new Map<string, number>();
   let pendingRows = 0;
   let writingRows = 0;
   let writing: Promise<void> = Promise.resolve();
@@ -158,6 +160,7 @@ export function createInferenceLogger(
       timer = null;
     }
     if (pendingRows === 0) return writing;
+    for (const [key, g] of pending) lastRows.set(key, g.rows);
     const groups = [...pending.values()];
     const rows = pendingRows;
     pending = new Map();
@@ -192,7 +195,9 @@ export function createInferenceLogger(
       let group = pending.get(key);
       if (!group || group.model !== model) {
         if (group) void startWrite();
-        group = newPending(model, Math.min(options.flushRows, 1024));
+        // Sized like this model's previous batch: under steady traffic the columns never regrow (no copies, less garbage).
+        const capacity = Math.min(options.flushRows, Math.max(n, 64, lastRows.get(key) ?? 1024));
+        group = newPending(model, capacity);
         pending.set(key, group);
       }
       // Copied now: the result may be a view into a micro-batch that the runtime could reuse.

@@ -151,6 +151,14 @@ describe("serving routes", () => {
       text: /JSON/,
     },
     {
+      name: "an empty JSON body",
+      url: "/v1/models/churn/predict",
+      body: "",
+      status: 400,
+      code: "INVALID_ARGUMENT",
+      text: /empty/,
+    },
+    {
       name: "no instances or inputs",
       url: "/v1/models/churn/predict",
       body: { rows: [] },

@@ -190,6 +190,11 @@ export async function registerServingRoutes(
     scope.addContentTypeParser(["text/csv", "application/csv"], { parseAs: "string" }, (_req, body, done) => {
       done(null, body);
     });
+    // Plain JSON.parse: Fastify's default also scans every body twice for "__proto__" and "constructor"
+    // (a tenth of the parse time of a 100-row batch). The predict routes only read named fields and
+    // copy cells into typed arrays, never merge a body into another object, so those keys are harmless.
+    scope.removeContentTypeParser("application/json");
+    scope.addContentTypeParser("application/json", { parseAs: "string" }, parseJson);
     scope.addHook("onResponse", (request, reply, done) => {
       const model = bound.get(request);
       if (model && reply.statusCode < 400) model.instruments.latency.observe(reply.elapsedTime / 1000);
@@ -226,6 +231,29 @@ export async function registerServingRoutes(
     done();
   });
   return { models, metrics, logger, close: async () => logger?.close() };
+}
+
+function parseJson(
+  _request: FastifyRequest,
+  body: string | Buffer,
+  done: (err: Error | null, body?: unknown) => void,
+): void {
+  const text = typeof body === "string" ? body : body.toString("utf8");
+  if (text === "") return done(badJson("The body is empty"));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    return done(badJson(`The body is not valid JSON (${(e as Error).message})`));
+  }
+  done(null, parsed);
+}
+
+function badJson(message: string): Error {
+  return Object.assign(new Error(message), {
+    statusCode: 400,
+    code: "FST_ERR_CTP_INVALID_JSON",
+  });
 }
 
 function sameInputs(a: ModelSignature, b: ModelSignature): boolean {
