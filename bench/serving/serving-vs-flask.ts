@@ -1,58 +1,31 @@
 // Serving benchmark: loopml serve vs Flask+gunicorn and FastAPI+uvicorn (2 workers) on one XGBoost model, wrk on 127.0.0.1.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createRegistryEvents } from "../../src/registry/events.ts";
-import { createRegistryService, type RegistryService } from "../../src/registry/service.ts";
-import { openWorkspace, type Workspace } from "../../src/workspace.ts";
 import { writeResults } from "../common.ts";
-
-const HERE = import.meta.dirname;
-const ROOT = join(HERE, "..", "..");
-const DURATION = process.env.BENCH_DURATION ?? "10s";
-
-interface WrkResult {
-  readonly requestsPerSec: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly non2xx: number;
-  readonly socketErrors: number;
-}
+import type { RegistryService } from "../../src/registry/service.ts";
+import {
+  DURATION,
+  ensureSystemPackages,
+  freePort,
+  HERE,
+  luaScript,
+  registryProject,
+  ROOT,
+  serveRegistry,
+  stop,
+  waitReady,
+  wrk,
+  wrkAsync,
+  type WrkResult,
+} from "./harness.ts";
 
 interface ServerConfig {
   readonly name: string;
   readonly path: string;
   start(port: number, model: string): ChildProcess;
-}
-
-function ensureSystemPackages(): void {
-  const missing: string[] = [];
-  if (spawnSync("sh", ["-c", "command -v wrk"]).status !== 0) missing.push("wrk");
-  if (spawnSync("sh", ["-c", "command -v gunicorn"]).status !== 0) missing.push("gunicorn");
-  const py = (m: string): boolean => spawnSync("/usr/bin/python3", ["-c", `import ${m}`]).status === 0;
-  if (!py("xgboost")) missing.push("python3-xgboost");
-  if (!py("flask")) missing.push("python3-flask");
-  if (!py("fastapi")) missing.push("python3-fastapi");
-  if (!py("uvicorn")) missing.push("python3-uvicorn");
-  if (missing.length === 0) return;
-  console.error(`bench: installing ${missing.join(" ")}`);
-  const r = spawnSync("apt-get", ["install", "-y", "-q", ...missing], { stdio: "inherit" });
-  if (r.status !== 0) throw new Error(`apt-get install ${missing.join(" ")} failed`);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function python(app: string, model: string): NodeJS.ProcessEnv {
@@ -168,166 +141,86 @@ const CONFIGS: ServerConfig[] = [
   },
 ];
 
-function luaScript(dir: string, name: string, body: string, delayMs?: number): string {
-  const path = join(dir, `${name}.lua`);
-  const lines = [
-    'wrk.method = "POST"',
-    'wrk.headers["Content-Type"] = "application/json"',
-    `wrk.body = [==[${body}]==]`,
-  ];
-  if (delayMs !== undefined) lines.push(`function delay() return ${delayMs.toFixed(3)} end`);
-  writeFileSync(path, `${lines.join("\n")}\n`);
-  return path;
-}
-
-function toMs(text: string): number {
-  const m = /([\d.]+)(us|ms|s)/.exec(text);
-  if (!m) return NaN;
-  const v = Number(m[1]);
-  return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v;
-}
-
-function wrk(url: string, script: string, duration = DURATION): WrkResult {
-  const r = spawnSync("wrk", ["-t2", "-c32", `-d${duration}`, "--latency", "-s", script, url], {
-    encoding: "utf8",
-  });
-  return parseWrk(r.stdout);
-}
-
-/** wrk in the background, so the benchmark can move aliases while it runs. */
-function wrkAsync(url: string, script: string, duration = DURATION): Promise<WrkResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("wrk", ["-t2", "-c32", `-d${duration}`, "--latency", "-s", script, url]);
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.once("error", reject);
-    child.once("exit", () => resolve(parseWrk(out)));
-  });
-}
-
-function parseWrk(out: string): WrkResult {
-  const line = (re: RegExp): string => re.exec(out)?.[1] ?? "";
-  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  return {
-    requestsPerSec: Number(line(/Requests\/sec:\s+([\d.]+)/)),
-    p50Ms: toMs(line(/\s50%\s+(\S+)/)),
-    p99Ms: toMs(line(/\s99%\s+(\S+)/)),
-    non2xx: Number(line(/Non-2xx or 3xx responses: (\d+)/) || 0),
-    socketErrors: socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
-  };
-}
-
-/** A project whose registry holds the benchmark model as versions 1 and 2 (same bytes), @production on 1. */
-async function registryProject(
-  dir: string,
-  model: string,
-): Promise<{ ws: Workspace; registry: RegistryService }> {
-  const ws = await openWorkspace({ dir, actor: "bench", logLevel: "silent" });
-  const registry = createRegistryService({ ...ws, events: createRegistryEvents() });
-  await registry.createModel("bench");
-  const { id } = await ws.blobs.put(readFileSync(model));
-  for (let i = 0; i < 2; i++) await registry.createVersion("bench", { blobId: id, flavor: "xgboost-json" });
-  await registry.setAlias("bench", "production", 1);
-  return { ws, registry };
-}
-
-function serveRegistry(project: string, port: number, log: boolean): ChildProcess {
-  return spawn(
-    process.execPath,
-    [
-      join(ROOT, "bin", "loopml.js"),
-      "serve",
-      "bench@production",
-      "--port",
-      String(port),
-      "--no-access-log",
-      "--poll-ms",
-      "200",
-      ...(log ? [] : ["--no-inference-log"]),
-    ],
-    { cwd: project, stdio: "ignore" },
-  );
-}
-
-/** Inference logging on vs off, a hot swap every 1.5 s under full load, and promtool on /metrics. */
+/**
+ * Inference logging off and on, alternated twice so that load from other work hits both alike; then a
+ * hot swap every 1.5 s under full load, and promtool on /metrics.
+ */
 async function registryRuns(dir: string, model: string, scripts: { single: string }, single: string) {
   const project = join(dir, "project");
   const { ws, registry } = await registryProject(project, model);
   try {
     const runs: Record<string, unknown> = {};
-    for (const log of [false, true]) {
+    const off: WrkResult[] = [];
+    const on: WrkResult[] = [];
+    for (const log of [false, true, false, true]) {
       const port = await freePort();
       const url = `http://127.0.0.1:${port}/v1/models/bench@production/predict`;
       const child = serveRegistry(project, port, log);
       try {
         await waitReady(url, single, child);
         wrk(url, scripts.single, "2s");
-        runs[log ? "logOn" : "logOff"] = wrk(url, scripts.single);
-        if (!log) continue;
-        // Hot swaps under full load: another process (this one) moves the alias back and forth.
-        const load = wrkAsync(url, scripts.single);
-        let moves = 0;
-        const started = Date.now();
-        while (Date.now() - started < 8500) {
-          await sleep(1500);
-          await registry.setAlias("bench", "production", moves % 2 === 0 ? 2 : 1);
-          moves++;
-        }
-        const underSwap = await load;
-        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        const swaps = Number(
-          /loopml_serving_model_swaps_total\{model="bench",role="primary"\} (\d+)/.exec(metrics)?.[1] ?? 0,
-        );
-        writeFileSync(join(dir, "metrics.txt"), metrics);
-        const promtool = spawnSync("sh", ["-c", `promtool check metrics < ${join(dir, "metrics.txt")}`], {
-          encoding: "utf8",
-        });
-        runs["hotSwapUnderLoad"] = {
-          ...underSwap,
-          aliasMoves: moves,
-          swapsSeen: swaps,
-          errors: underSwap.non2xx + underSwap.socketErrors,
-        };
-        runs["promtool"] = {
-          exitCode: promtool.status,
-          output: `${promtool.stdout}${promtool.stderr}`.trim(),
-        };
-        const logged = /loopml_serving_inference_log_rows_total\{model="bench",outcome="(\w+)"\} (\d+)/g;
-        runs["inferenceLogRows"] = Object.fromEntries(
-          [...metrics.matchAll(logged)].map((m) => [m[1], Number(m[2])]),
-        );
+        (log ? on : off).push(wrk(url, scripts.single, DURATION, child));
+        if (!log || on.length < 2) continue;
+        Object.assign(runs, await hotSwaps(dir, url, port, scripts.single, registry));
       } finally {
         await stop(child);
       }
     }
-    const off = (runs["logOff"] as WrkResult).requestsPerSec;
-    const on = (runs["logOn"] as WrkResult).requestsPerSec;
-    runs["loggingThroughputDrop"] = 1 - on / off;
+    runs["logOff"] = off;
+    runs["logOn"] = on;
+    const sum = (rs: WrkResult[], f: (r: WrkResult) => number): number => rs.reduce((a, r) => a + f(r), 0);
+    runs["loggingThroughputDrop"] = 1 - sum(on, (r) => r.requestsPerSec) / sum(off, (r) => r.requestsPerSec);
+    // CPU per request is what logging adds; throughput follows it on a quiet machine.
+    runs["loggingCpuPerRequestIncrease"] =
+      sum(on, (r) => r.serverCpuUsPerRequest ?? NaN) / sum(off, (r) => r.serverCpuUsPerRequest ?? NaN) - 1;
     return runs;
   } finally {
     await ws.close();
   }
 }
 
-async function waitReady(url: string, body: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} before answering`);
-    try {
-      const res = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json" } });
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(100);
+/** Another process (this one) moves the alias back and forth under full load; then /metrics is checked. */
+async function hotSwaps(
+  dir: string,
+  url: string,
+  port: number,
+  script: string,
+  registry: RegistryService,
+): Promise<Record<string, unknown>> {
+  const load = wrkAsync(url, script);
+  let moves = 0;
+  const started = Date.now();
+  while (Date.now() - started < 8500) {
+    await sleep(1500);
+    await registry.setAlias("bench", "production", moves % 2 === 0 ? 2 : 1);
+    moves++;
   }
-  throw new Error(`no answer from ${url} within 30 s`);
+  const underSwap = await load;
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const swaps = Number(
+    /loopml_serving_model_swaps_total\{model="bench",role="primary"\} (\d+)/.exec(metrics)?.[1] ?? 0,
+  );
+  writeFileSync(join(dir, "metrics.txt"), metrics);
+  const promtool = spawnSync("sh", ["-c", `promtool check metrics < ${join(dir, "metrics.txt")}`], {
+    encoding: "utf8",
+  });
+  const logged = /loopml_serving_inference_log_rows_total\{model="bench",outcome="(\w+)"\} (\d+)/g;
+  return {
+    hotSwapUnderLoad: {
+      ...underSwap,
+      aliasMoves: moves,
+      swapsSeen: swaps,
+      errors: underSwap.non2xx + underSwap.socketErrors,
+    },
+    promtool: { exitCode: promtool.status, output: `${promtool.stdout}${promtool.stderr}`.trim() },
+    inferenceLogRows: Object.fromEntries([...metrics.matchAll(logged)].map((m) => [m[1], Number(m[2])])),
+  };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.kill("SIGTERM");
-  for (let i = 0; i < 100 && child.exitCode === null; i++) await sleep(50);
-  if (child.exitCode === null) child.kill("SIGKILL");
+function cpuRatio(flask: WrkResult | undefined, loopml: WrkResult | undefined): number | null {
+  const f = flask?.serverCpuUsPerRequest;
+  const l = loopml?.serverCpuUsPerRequest;
+  return f !== undefined && l !== undefined && l > 0 ? f / l : null;
 }
 
 async function main(): Promise<void> {
@@ -353,8 +246,8 @@ async function main(): Promise<void> {
       try {
         await waitReady(url, single, child);
         wrk(url, scripts.single, "2s");
-        const one = wrk(url, scripts.single);
-        const hundred = wrk(url, scripts.batch);
+        const one = wrk(url, scripts.single, DURATION, child);
+        const hundred = wrk(url, scripts.batch, DURATION, child);
         const entry: Record<string, unknown> = {
           server: config.name,
           single: one,
@@ -364,7 +257,7 @@ async function main(): Promise<void> {
           // wrk has no fixed-rate mode: a per-request delay sized for 80% of peak over 32 connections approximates it.
           const intervalMs = (32 * 1000) / (0.8 * one.requestsPerSec);
           const delay = Math.max(0, intervalMs - one.p50Ms);
-          const at80 = wrk(url, luaScript(dir, "paced", single, delay));
+          const at80 = wrk(url, luaScript(dir, "paced", single, delay), DURATION, child);
           entry.singleAt80PercentOfPeak = { ...at80, delayMs: delay };
         }
         results.push(entry);
@@ -392,11 +285,14 @@ async function main(): Promise<void> {
         singleVsBestFastapi: singleRps / fastapiBest,
         batchRowsVsFlask: (l.batch100?.requestsPerSec ?? 0) / (flask.batch100?.requestsPerSec ?? NaN),
         p99AtEightyPercentMs: l.singleAt80PercentOfPeak?.p99Ms,
+        // Server CPU per request, Flask's over loopml's: what the ratios would be if both had the cores to themselves.
+        singleCpuVsFlask: cpuRatio(flask.single, l.single),
+        batchCpuVsFlask: cpuRatio(flask.batch100, l.batch100),
       };
     });
     await writeResults("serving", {
       setup:
-        "wrk -t2 -c32 -d10s --latency on 127.0.0.1, same 2 cores for server and load; model: XGBoost binary:logistic, 100 trees, depth 6, 28 features; loopml access log off. registryServing: loopml serve bench@production from a project registry (1 process), inference log off vs on (sample rate 1), then the alias moved every 1.5 s by another process under full load; promtool check metrics on /metrics afterwards",
+        "wrk -t2 -c32 -d10s --latency on 127.0.0.1, same 2 cores for server and load; model: XGBoost binary:logistic, 100 trees, depth 6, 28 features; loopml access log off. serverCpuUsPerRequest: user+system CPU of the server's processes (from /proc) over the requests wrk completed. registryServing: loopml serve bench@production from a project registry (1 process), inference log off, on, off, on (sample rate 1), then the alias moved every 1.5 s by another process under full load; promtool check metrics on /metrics afterwards. Soak: npx tsx bench/serving/soak.ts (bench/results/serving-soak.json)",
       targets: {
         singleVsFlask: ">= 10",
         singleVsBestFastapi: ">= 8",
