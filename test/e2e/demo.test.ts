@@ -44,7 +44,8 @@ it("after the demo, an edit of loopml.yaml shows in plan, apply applies it, and 
   const plan = loopml(["plan"], { cwd: ws });
   expect(plan.status).toBe(0);
   expect(plan.stdout).toContain('~ monitor "delay-drift"');
-  expect(plan.stdout).toMatch(/~ thresholds\.\* = 0\.05 → 0\.1/);
+  // Exactly that change: one resource, one field.
+  expect(plan.stdout.match(/^ +[~+-] \S+ = .*$/gm)).toEqual(["      ~ thresholds.* = 0.05 → 0.1"]);
   expect(plan.stdout).toContain("Plan: 0 to create, 1 to change, 0 to remove.");
 
   const apply = loopml(["apply"], { cwd: ws });
