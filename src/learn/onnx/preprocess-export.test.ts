@@ -43,12 +43,12 @@ async function runOnnx(bytes: Uint8Array, c: ReturnType<typeof raw>): Promise<Re
       a.map((s) => s ?? ""),
       [n, 1],
     );
-  return (await session.run({
+  return await session.run({
     num: new ort.Tensor("float64", c.num, [n, 1]),
     small: strings(c.small),
     big: strings(c.big),
     when: new ort.Tensor("float64", c.when, [n, 1]),
-  }));
+  });
 }
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

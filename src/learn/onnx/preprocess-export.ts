@@ -18,7 +18,6 @@ import {
   type OnnxTensor,
   type OnnxValueInfo,
 } from "./model-proto.ts";
-import type { ForestModel } from "../random-forest/model.ts";
 
 const MS_PER_DAY = 86_400_000;
 const MS_PER_HOUR = 3_600_000;
