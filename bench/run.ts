@@ -11,6 +11,7 @@ const BENCHMARKS = [
   "tracking/tracking.ts",
   "learn/gbdt-vs-xgboost.ts",
   "learn/explain-export.ts",
+  "learn/rf-linear-vs-sklearn.ts",
   "drift/drift-vs-scipy.ts",
   "serving/serving-vs-flask.ts",
   "automl/automl-vs-optuna.ts",
