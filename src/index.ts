@@ -65,6 +65,9 @@ export {
   type Task as AutomlTask,
   type MetricName as AutomlMetric,
   type LearnerName as AutomlLearner,
+  type SearcherName as AutomlSearcher,
+  createQueueRunner as createAutomlQueueRunner,
+  startTrialWorker as startAutomlTrialWorker,
 } from "./automl/index.ts";
 export { parseCron, nextFireTime, dueFiring, type CronSchedule } from "./pipeline/cron.ts";
 export {
