@@ -4,7 +4,7 @@
 // June are replayed in time order on an accelerated clock, with late labels. The monitor's alerts retrain the
 // model, the gate decides, serving swaps winners in under traffic; the audit trail is verified at the end.
 import { copyFile, mkdir, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { createManualClock } from "../src/_internal/clock.ts";
 import { silentLogger } from "../src/_internal/logger.ts";
 import { createDataService } from "../src/data/service.ts";
@@ -70,10 +70,11 @@ async function main(): Promise<void> {
     const policy = desired.file.retrain?.[MODEL];
     if (!policy) throw new Error(`demo/loopml.yaml has no retrain policy for ${MODEL}`);
     log("training the first model with AutoML on January (flights@1)…");
+    const ports = createLoopPorts(ws);
     const first = await createRetrainer({
       ws,
-      registry: createLoopPorts(ws).registry,
-      deployments: createLoopPorts(ws).deployments,
+      registry: ports.registry,
+      deployments: ports.deployments,
       trainer: automlTrainer(ws, { seed: SEED }),
     }).retrain(MODEL, policy, { kind: "manual", detail: { reason: "first model, trained on January" } });
     if (first.status !== "promoted")
@@ -109,10 +110,12 @@ async function main(): Promise<void> {
     );
     console.log(`\nloopml audit log --model ${MODEL} (its decisions; the full story has every step):`);
     console.log(formatStory(story).replace(/^/gm, "  "));
+    // From the default workspace the CLI is ../bin/loopml.js; from elsewhere, its full path.
+    const inRoot = dirname(WORKSPACE) === ROOT;
     printWhereToLook(
-      WORKSPACE.startsWith(ROOT) ? WORKSPACE.slice(ROOT.length + 1) : WORKSPACE,
-      MODEL,
-      MONITOR,
+      inRoot ? relative(ROOT, WORKSPACE) : WORKSPACE,
+      inRoot ? "../bin/loopml.js" : join(ROOT, "bin", "loopml.js"),
+      { model: MODEL, monitor: MONITOR },
     );
     console.log(`\nfinished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     const failed = timeline.reduce((s, r) => s + r.failed, 0);

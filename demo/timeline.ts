@@ -56,20 +56,29 @@ export function printTimeline(rows: readonly MonthRow[]): void {
   );
 }
 
-export function printWhereToLook(workspace: string, model: string, monitor: string): void {
+export function printWhereToLook(
+  workspace: string,
+  bin: string,
+  names: { model: string; monitor: string },
+): void {
+  const { model, monitor } = names;
+  const commands: [string, string][] = [
+    ["runs list", "every AutoML search and its trials, with params and metrics"],
+    [`models show ${model}`, "versions, lineage, @production and its history"],
+    [`monitor history ${monitor}`, "one window per month: rows, drift share, status"],
+    [`audit log --model ${model}`, "the loop's decisions as a story"],
+    ["audit verify", "the hash chain of every event"],
+    ["up", "then open the dashboard: http://127.0.0.1:8080/"],
+  ];
+  const width = Math.max(...commands.map(([c]) => c.length));
   console.log(`
 Where to look:
   cd ${workspace}
-  ../bin/loopml.js runs list                     # every AutoML search and trial, with params and metrics
-  ../bin/loopml.js models show ${model}       # versions, lineage, @production and its history
-  ../bin/loopml.js monitor history ${monitor}    # one window per month: rows, drift share, status
-  ../bin/loopml.js audit log --model ${model} # the loop's decisions as a story
-  ../bin/loopml.js audit verify                  # the hash chain of every event
-  ../bin/loopml.js up                            # then open the dashboard: http://127.0.0.1:8080/
+${commands.map(([c, why]) => `  ${bin} ${c.padEnd(width)}  # ${why}`).join("\n")}
 
 Try it:
-  edit ${workspace}/loopml.yaml: e.g. the monitor's drift threshold (thresholds: { "*": 0.05 } → 0.1),
+  edit loopml.yaml (in ${workspace}): e.g. the monitor's drift threshold (thresholds: { "*": 0.05 } → 0.1),
   or uncomment the canary under retrain.${model}.promote, then
-  ../bin/loopml.js plan      # shows exactly that change
-  ../bin/loopml.js apply     # applies it (an audit event); a second plan reports no changes`);
+  ${bin} plan    # shows exactly that change
+  ${bin} apply   # applies it (an audit event); a second plan reports no changes`);
 }
