@@ -19,6 +19,8 @@ const MAX_REPEATS = 25;
 const MAX_VETOES = 10;
 /** Trials observed before the cost model may veto a trial. */
 const TRUST_AFTER = 3;
+/** Batches whose wall time sets the floor of the next one's. */
+const RECENT_BATCHES = 5;
 
 export interface SearchOptions {
   readonly learners: readonly LearnerName[];
@@ -120,6 +122,7 @@ export async function runSearch(ctx: EvalContext, options: SearchOptions): Promi
   let vetoes = 0;
   const yieldToEvents = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
   const timed = Number.isFinite(options.deadline);
+  const recentBatches: number[] = [];
 
   for (;;) {
     await yieldToEvents();
@@ -129,6 +132,15 @@ export async function runSearch(ctx: EvalContext, options: SearchOptions): Promi
       options.runner.slots,
       options.maxTrials === null ? Infinity : options.maxTrials - trials.length,
     );
+    // Even the cheapest batch costs some wall time (predictions, scheduling, a busy machine): the fastest
+    // recent batch is that floor, and a batch that cannot end before the deadline is not started.
+    const floor = recentBatches.length > 0 ? Math.min(...recentBatches) : 0;
+    if (
+      timed &&
+      best !== null &&
+      options.now() + (floor + options.reserveSeconds(best)) * 1000 > options.deadline
+    )
+      return done("budget");
     const batch: Planned[] = [];
     let stop: SearchResult["stoppedBy"] | null = null;
     while (batch.length < slots) {
@@ -188,6 +200,8 @@ export async function runSearch(ctx: EvalContext, options: SearchOptions): Promi
     if (batch.length === 0) return done("converged");
     const startedAt = options.now();
     const outcomes = await Promise.all(batch.map((p) => options.runner.run(p.job)));
+    recentBatches.push((options.now() - startedAt) / 1000);
+    if (recentBatches.length > RECENT_BATCHES) recentBatches.shift();
     for (let i = 0; i < batch.length; i++) {
       // A trial finished after Ctrl-C is not recorded: the search ended when the user asked.
       if (options.signal?.aborted) return done("signal");
