@@ -2,7 +2,7 @@
 import { HTTP_STATUS, LoopmlError, type ErrorCode } from "../errors.ts";
 import { createRunHandle, type RunHandle, type RunHandleOptions, type RunSink } from "./run-handle.ts";
 import type { LogBatch, RunInfo, RunStatus } from "./types.ts";
-import { encodePointsJson } from "./wire.ts";
+import { LITTLE_ENDIAN, POINTS_CONTENT_TYPE, encodePointsBinary, encodePointsJson } from "./wire.ts";
 import { columnsFromPoints, concatColumns } from "./columns.ts";
 
 export interface HttpTrackingOptions {
@@ -29,12 +29,22 @@ export function createHttpTracking(options: HttpTrackingOptions): HttpTracking {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (options.token !== undefined) headers["authorization"] = `Bearer ${options.token}`;
 
-  /** `body` is sent as JSON; a string is taken as JSON text already written. */
+  /** `body` is sent as JSON (a string is JSON text already written); bytes are binary points. */
   async function call<T>(method: string, path: string, body: unknown): Promise<T> {
     let res: Response;
     try {
-      const text = typeof body === "string" ? body : JSON.stringify(body);
-      res = await fetch(`${base}${path}`, { method, headers, body: text });
+      res =
+        body instanceof Uint8Array
+          ? await fetch(`${base}${path}`, {
+              method,
+              headers: { ...headers, "content-type": POINTS_CONTENT_TYPE },
+              body: body as Uint8Array<ArrayBuffer>,
+            })
+          : await fetch(`${base}${path}`, {
+              method,
+              headers,
+              body: typeof body === "string" ? body : JSON.stringify(body),
+            });
     } catch (e) {
       throw new LoopmlError(
         "UNAVAILABLE",
@@ -62,6 +72,12 @@ export function createHttpTracking(options: HttpTrackingOptions): HttpTracking {
   const sink: RunSink = {
     logBatch: async (runId: string, batch: LogBatch) => {
       const { metrics, points: columns, ...rest } = batch;
+      const only = (metrics ?? []).length + (rest.params ?? []).length + (rest.tags ?? []).length === 0;
+      if (columns && only && LITTLE_ENDIAN) {
+        // A flush of the run handle: points alone, in binary (nothing printed or parsed).
+        await call("POST", `/api/v1/runs/${encodeURIComponent(runId)}/batch`, encodePointsBinary(columns));
+        return;
+      }
       // Points as objects (JSON would turn NaN into null) join the columns.
       const listed = columnsFromPoints(metrics ?? [], Date.now());
       const points = columns ? concatColumns(listed, columns) : listed;

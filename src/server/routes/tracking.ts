@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Run } from "../../tracking/types.ts";
 import type { RouteContext } from "../app.ts";
-import { decodePoints } from "../../tracking/wire.ts";
+import { POINTS_CONTENT_TYPE, decodePoints, decodePointsBinary } from "../../tracking/wire.ts";
 import { int64, jsonNumber, keyValues, parse, parseMetricPoints } from "../validate.ts";
 
 const runStatus = z.enum(["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]);
@@ -35,6 +35,10 @@ export function runJson(run: Run): unknown {
 }
 
 export function registerTrackingRoutes(api: FastifyInstance, ctx: RouteContext): void {
+  // The body limit applies as to JSON; only the batch route reads this type.
+  api.addContentTypeParser(POINTS_CONTENT_TYPE, { parseAs: "buffer" }, (_req, body, done) => {
+    done(null, body);
+  });
   api.get("/experiments", { config: { role: "viewer", summary: "list experiments" } }, async (req) => ({
     experiments: await ctx.tracking(req).listExperiments(),
   }));
@@ -122,6 +126,11 @@ export function registerTrackingRoutes(api: FastifyInstance, ctx: RouteContext):
     "/runs/:id/batch",
     { config: { role: "editor", summary: "log metrics, params and tags in one transaction" } },
     async (req) => {
+      // Our client's binary points (POINTS_CONTENT_TYPE) arrive as bytes.
+      if (Buffer.isBuffer(req.body)) {
+        await ctx.tracking(req).logBatch(req.params.id, { points: decodePointsBinary(req.body) });
+        return {};
+      }
       const { points, metrics, ...b } = parse(logBatchBody, req.body);
       const columns = decodePoints(points);
       await ctx.tracking(req).logBatch(req.params.id, {
