@@ -1,7 +1,7 @@
 // Cost-frugal local search (FLAML's CFO/FLOW2): start cheap, try x ± step·u for random unit u, grow the step on success.
 import type { Rng } from "../learn/random.ts";
 import { initialPoint, paramsOf, pointOf, type LearnerSpace } from "./space.ts";
-import type { Proposal, Searcher } from "./searcher.ts";
+import { gaussian, type Proposal, type Searcher } from "./searcher.ts";
 
 const STEP_INIT = 0.1;
 const STEP_MAX = 0.5;
@@ -39,10 +39,6 @@ export function createLocalSearcher(space: LearnerSpace, rng: Rng): Searcher {
   const moves = new Map<number, Move>();
   let nextTag = 1;
 
-  const gaussian = (): number => {
-    const u = Math.max(rng.next(), 1e-12);
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
-  };
   const move = (sign: number): number[] =>
     (incumbent as { point: readonly number[] }).point.map((x, i) =>
       clamp(x + sign * step * ((direction as number[])[i] as number)),
@@ -62,15 +58,16 @@ export function createLocalSearcher(space: LearnerSpace, rng: Rng): Searcher {
       return sinceImprovement;
     },
     canPropose() {
-      // Before the first result there is nothing to move from: only queued points can be handed out.
-      return queue.length > 0 || incumbent !== null;
+      // Without an incumbent there is nothing to move from: hand out queued points, or a restart once
+      // every outstanding proposal has been reported (e.g. all of them failed).
+      return queue.length > 0 || incumbent !== null || moves.size === 0;
     },
     propose() {
       if (queue.length > 0 || incumbent === null) {
         return issue(queue.shift() ?? restartPoint(space, rng), { kind: "queue", direction: 0 });
       }
       if (direction === null || mirrorProposed) {
-        const u = Array.from({ length: d }, gaussian);
+        const u = Array.from({ length: d }, () => gaussian(rng));
         const norm = Math.hypot(...u) || 1;
         direction = u.map((v) => v / norm);
         directionId++;

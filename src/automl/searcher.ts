@@ -1,4 +1,5 @@
 // The searcher contract shared by CFO and TPE: ask for configurations, tell their losses back, in order.
+import type { Rng } from "../learn/random.ts";
 import type { LearnerSpace } from "./space.ts";
 import type { LearnerParams } from "./types.ts";
 
@@ -22,4 +23,10 @@ export interface Searcher {
   readonly incumbent: { readonly point: readonly number[]; readonly loss: number } | null;
   /** Reports since the incumbent last improved. */
   readonly sinceImprovement: number;
+}
+
+/** A standard normal draw (Box-Muller), for random directions and Parzen samples. */
+export function gaussian(rng: Rng): number {
+  const u = Math.max(rng.next(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
 }

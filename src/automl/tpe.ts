@@ -3,7 +3,7 @@
 import type { Rng } from "../learn/random.ts";
 import { restartPoint } from "./cfo.ts";
 import { initialPoint, paramsOf, pointOf, type Dimension, type LearnerSpace } from "./space.ts";
-import type { Proposal, Searcher } from "./searcher.ts";
+import { gaussian, type Proposal, type Searcher } from "./searcher.ts";
 
 export interface TpeOptions {
   /** Random (cost-frugal) proposals before the densities are used; 8 by default. */
@@ -190,11 +190,6 @@ function categorical(k: number, xs: readonly number[]): Density {
       return ((counts[c] as number) / total) * k;
     },
   };
-}
-
-function gaussian(rng: Rng): number {
-  const u = Math.max(rng.next(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
 }
 
 /** Standard normal CDF (Abramowitz & Stegun 7.1.26 through erf; error below 1.5e-7). */
