@@ -86,6 +86,9 @@ function isConnectionLoss(e: unknown): boolean {
   if (typeof code === "string" && CONNECTION_LOSS_CODE.test(code)) return true;
   // pg reports a connection that died under a query, or a pool that could not connect, without a code.
   return (
-    e instanceof Error && /^Connection terminated|timeout exceeded when trying to connect/.test(e.message)
+    e instanceof Error &&
+    /^Connection terminated|timeout exceeded when trying to connect|encountered a connection error and is not queryable/.test(
+      e.message,
+    )
   );
 }
