@@ -5,7 +5,6 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { downsampleMinMax } from "../../src/server/routes/ui.ts";
 import { buildUi } from "../../src/ui/build.ts";
 import { openWorkspace, type Workspace } from "../../src/workspace.ts";
 import { makeTempDir } from "../setup/tmp.ts";
@@ -90,23 +89,6 @@ async function open(
   errors.length = 0;
   return { page, errors };
 }
-
-describe("min/max downsampling", () => {
-  it("keeps at most two points per bucket, in step order, and never loses a spike", () => {
-    const n = 100_000;
-    const steps = Float64Array.from({ length: n }, (_, i) => i);
-    const values = Float64Array.from({ length: n }, (_, i) => Math.sin(i / 1000));
-    values[54_321] = 50;
-    values[7] = NaN;
-    const d = downsampleMinMax(steps, values, 1000);
-    expect(d.steps.length).toBeLessThanOrEqual(2000);
-    expect(d.steps.length).toBeGreaterThan(1000);
-    expect(Math.max(...d.values)).toBe(50);
-    expect(d.steps[d.values.indexOf(50)]).toBe(54_321);
-    expect(d.values.every(Number.isFinite)).toBe(true);
-    for (let i = 1; i < d.steps.length; i++) expect(d.steps[i]!).toBeGreaterThan(d.steps[i - 1]!);
-  });
-});
 
 describe("dashboard in Chromium", () => {
   it("serves the assets with content types, and the API still needs a token", async () => {

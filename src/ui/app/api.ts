@@ -17,6 +17,10 @@ export function setToken(token: string | null): void {
   else localStorage.setItem(TOKEN_KEY, token);
 }
 
+export function hasToken(): boolean {
+  return localStorage.getItem(TOKEN_KEY) !== null;
+}
+
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = {};
   const token = localStorage.getItem(TOKEN_KEY);

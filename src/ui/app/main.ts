@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 // The dashboard shell: hash routing, login with an API token when the server asks for one, the caller's role.
-import { ApiError, api, setToken, type Role } from "./api.ts";
+import { ApiError, api, hasToken, setToken, type Role } from "./api.ts";
 import { auditPage } from "./audit.ts";
 import { dataPage } from "./data.ts";
 import { deploymentsPage } from "./deployments.ts";
@@ -46,21 +46,26 @@ async function route(): Promise<void> {
     else a.removeAttribute("aria-current");
   }
   try {
-    const me = await api<{ actor: string; role: Role }>("GET", "/api/v1/ui/whoami");
-    role = me.role;
-    who.replaceChildren(
-      `${me.actor} (${me.role}) `,
-      h(
-        "button",
-        {
-          onclick: () => {
-            setToken(null);
-            location.reload();
+    const whoami = api<{ actor: string; role: Role }>("GET", "/api/v1/ui/whoami").then((me) => {
+      role = me.role;
+      who.replaceChildren(
+        `${me.actor} (${me.role}) `,
+        h(
+          "button",
+          {
+            onclick: () => {
+              setToken(null);
+              location.reload();
+            },
           },
-        },
-        "Sign out",
-      ),
-    );
+          "Sign out",
+        ),
+      );
+    });
+    // Without a stored token, ask first (one refused request, not one per call of the page); with one, the
+    // page's own requests go out alongside, which is what makes the runs table appear fast.
+    if (!hasToken() || page === "models") await whoami;
+    else whoami.catch(() => undefined); // awaited below; this only keeps it from counting as unhandled
     main.setAttribute("aria-busy", "true");
     main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
     const detail = arg ? decodeURIComponent(arg) : undefined;
@@ -72,6 +77,7 @@ async function route(): Promise<void> {
     else if (page === "data") await dataPage(main, detail);
     else if (page === "runs") await runsPage(main);
     else await overviewPage(main);
+    await whoami;
     // Mark the page as loaded (tests and screen readers); focus stays where the user put it.
     main.setAttribute("aria-busy", "false");
     document.title = `loopml · ${page}`;
