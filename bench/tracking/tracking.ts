@@ -16,7 +16,8 @@ const tmp = makeTempDir("loopml-bench-tracking-");
 try {
   const load = loadavg()[0];
   // The server runs in its own process; the result carries both processes' CPU seconds while logging.
-  const ingest = await benchIngest(tmp.path, POINTS);
+  const ingestRun = await benchIngest(tmp.path, POINTS);
+  const ingest = { ...ingestRun, loadAverageAtStart: load, loadAverageAtEnd: loadavg()[0] };
   console.log(JSON.stringify({ name: "ingest-http", ...ingest }));
 
   const search: SearchResult[] = [];
@@ -53,7 +54,7 @@ try {
   await writeResults("tracking", {
     loadAverageAtStart: load,
     loadAverageAtEnd: loadavg()[0],
-    note: "Measured on a shared 2-core machine; the load average shows how many other processes competed for it. Wall-clock figures scale with that load; CPU seconds do not.",
+    note: "Measured on a shared 2-core machine; the load averages show how many other processes competed for it. Wall-clock figures scale with that load; CPU seconds do not: ingest records the client's and the server process's CPU seconds, search the CPU milliseconds of this process per query (on SQLite that includes the store's own work, on PostgreSQL it does not).",
     ingest: { ...ingest, target: "≥ 100,000 points/s" },
     search: search.map((s) => ({ ...s, target: "first page of 100 runs ≤ 100 ms; count ≤ 50 ms" })),
   });
