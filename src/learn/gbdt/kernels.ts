@@ -426,3 +426,55 @@ export function forestKernel(
     }
   }
 }
+
+/**
+ * Adds each leaf's value to the raw scores (output k) of the rows in its range of `rows`, for leaves
+ * [from, to): every row is in exactly one leaf, so threads with different leaves never write the same score.
+ */
+export function leafUpdateKernel(
+  rows: Uint32Array,
+  raw: Float64Array,
+  nOutputs: number,
+  k: number,
+  starts: Int32Array,
+  ends: Int32Array,
+  values: Float64Array,
+  from: number,
+  to: number,
+): void {
+  for (let leaf = from; leaf < to; leaf++) {
+    const value = values[leaf] as number;
+    const end = ends[leaf] as number;
+    for (let i = starts[leaf] as number; i < end; i++) {
+      const j = (rows[i] as number) * nOutputs + k;
+      raw[j] = (raw[j] as number) + value;
+    }
+  }
+}
+
+/**
+ * Gradients and hessians of rows [from, to) for single-output objectives: kind 0 is squared error, 1 is
+ * logistic; the same arithmetic as the "regression" and "binary" objectives (learn/gbdt/objectives.ts).
+ */
+export function gradientKernel(
+  kind: number,
+  y: Float64Array,
+  raw: Float64Array,
+  grad: Float32Array,
+  hess: Float32Array,
+  from: number,
+  to: number,
+): void {
+  if (kind === 0) {
+    for (let i = from; i < to; i++) {
+      grad[i] = (raw[i] as number) - (y[i] as number);
+      hess[i] = 1;
+    }
+    return;
+  }
+  for (let i = from; i < to; i++) {
+    const p = 1 / (1 + Math.exp(-(raw[i] as number)));
+    grad[i] = p - (y[i] as number);
+    hess[i] = Math.max(p * (1 - p), 1e-16);
+  }
+}

@@ -2,7 +2,15 @@
 import { availableParallelism } from "node:os";
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import { LoopmlError } from "../../errors.ts";
-import { binKernel, forestKernel, histogramKernel, partitionKernel, predictKernel } from "./kernels.ts";
+import {
+  binKernel,
+  forestKernel,
+  gradientKernel,
+  histogramKernel,
+  leafUpdateKernel,
+  partitionKernel,
+  predictKernel,
+} from "./kernels.ts";
 
 /** The functions workers can run, by job kind; each is self-contained (shipped to workers as source text). */
 const KERNELS = {
@@ -11,11 +19,16 @@ const KERNELS = {
   partition: partitionKernel,
   bin: binKernel,
   forest: forestKernel,
+  leafUpdate: leafUpdateKernel,
+  gradient: gradientKernel,
 } as const;
 
 type Kernels = typeof KERNELS;
 export type Job = {
-  readonly [K in keyof Kernels]: { readonly kind: K; readonly args: Parameters<Kernels[K]> };
+  readonly [K in keyof Kernels]: {
+    readonly kind: K;
+    readonly args: Parameters<Kernels[K]>;
+  };
 }[keyof Kernels];
 
 const IDLE = 0;

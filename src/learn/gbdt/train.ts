@@ -8,7 +8,8 @@ import { growTree, type GrownTree, type TreeSettings } from "./grow-tree.ts";
 import { createWorkspace } from "./histogram.ts";
 import { featureColumns, GbdtModel } from "./model.ts";
 import { createObjective } from "./objectives.ts";
-import { defaultThreads, getThreadPool } from "./thread-pool.ts";
+import { leafUpdateKernel } from "./kernels.ts";
+import { defaultThreads, getThreadPool, toShared, type Job, type ThreadPool } from "./thread-pool.ts";
 import type { FeatureSpec, GbdtParams, Objective, ResolvedParams } from "./types.ts";
 
 /** Training data smaller than this many cells is binned and grown on one thread: workers would not pay off. */
@@ -74,39 +75,55 @@ function fit(
   const objective = createObjective(params.objective, nClasses, params.huberDelta);
   const K = objective.nOutputs;
   const baseScore = objective.baseScore(y);
-  const raw = new Float64Array(n * K);
+  // With worker threads, raw scores and labels live in shared memory: gradients and score updates run on all threads.
+  const raw = new Float64Array(pool ? new SharedArrayBuffer(8 * n * K) : new ArrayBuffer(8 * n * K));
+  const sharedY = pool ? toShared(y) : y;
   for (let i = 0; i < raw.length; i++) raw[i] = baseScore[i % K] as number;
 
-  let valid: { binned: BinnedMatrix; y: Float64Array; raw: Float64Array } | null = null;
+  let valid: {
+    binned: BinnedMatrix;
+    y: Float64Array;
+    raw: Float64Array;
+  } | null = null;
   if (options.valid) {
     const vy = targetValues(options.valid, label, params.objective, nClasses);
     const vcols = featureColumns(options.valid, specs, "fit (valid frame)");
     const vraw = new Float64Array(options.valid.nRows * K);
     for (let i = 0; i < vraw.length; i++) vraw[i] = baseScore[i % K] as number;
-    valid = { binned: binMatrix(vcols, bounds, options.valid.nRows), y: vy, raw: vraw };
+    valid = {
+      binned: binMatrix(vcols, bounds, options.valid.nRows),
+      y: vy,
+      raw: vraw,
+    };
   }
 
   const ws = createWorkspace(binned, nBins, isCategorical, pool);
   const settings: TreeSettings = { ...params };
   const forest = new ForestBuilder();
   const allFeatures = Int32Array.from(specs, (_, f) => f);
+  const leaves: number[] = [];
   let bestLoss = Infinity;
   let bestRound = params.nRounds - 1;
   for (let round = 0; round < params.nRounds; round++) {
     const nSampled = sampleRows(ws.rows, n, params.subsample, rng);
     const features = sampleFeatures(allFeatures, params.colsampleByTree, rng);
     for (let k = 0; k < K; k++) {
-      objective.gradients(y, raw, k, ws.grad, ws.hess);
+      const kind = K === 1 ? GRADIENT_KINDS[params.objective] : undefined;
+      if (pool && kind !== undefined) {
+        runOnRanges(pool, n, (from, to) => ({
+          kind: "gradient",
+          args: [kind, sharedY, raw, ws.grad, ws.hess, from, to],
+        }));
+      } else {
+        objective.gradients(y, raw, k, ws.grad, ws.hess);
+      }
       const sampled = nSampled < n;
+      leaves.length = 0;
       const tree = growTree(ws, nSampled, features, settings, (start, end, value) => {
-        if (sampled) return;
-        const rows = ws.rows;
-        for (let i = start; i < end; i++) {
-          const j = (rows[i] as number) * K + k;
-          raw[j] = (raw[j] as number) + value;
-        }
+        leaves.push(start, end, value);
       });
       if (sampled) addTreeBinned(tree, binned, K, k, raw);
+      else addLeaves(pool, ws.rows, raw, K, k, leaves);
       if (valid) addTreeBinned(tree, valid.binned, K, k, valid.raw);
       forest.add(tree, bounds);
     }
@@ -131,6 +148,66 @@ function fit(
     forest: forest.build((bestRound + 1) * K),
     nThreads,
   });
+}
+
+/** Objectives whose gradients the worker threads compute (gradientKernel's kind). */
+const GRADIENT_KINDS: Partial<Record<Objective, number>> = {
+  regression: 0,
+  binary: 1,
+};
+
+/** Splits [0, n) into one range per thread and runs the jobs. */
+function runOnRanges(pool: ThreadPool, n: number, job: (from: number, to: number) => Job): void {
+  const jobs: Job[] = [];
+  for (let p = 0; p < pool.size; p++)
+    jobs.push(job(Math.floor((p * n) / pool.size), Math.floor(((p + 1) * n) / pool.size)));
+  pool.runAll(jobs);
+}
+
+/**
+ * Adds the leaf values of a tree grown on all rows to their rows' raw scores; `leaves` holds (start, end,
+ * value) triples of row ranges. Threads take runs of leaves with about the same number of rows.
+ */
+function addLeaves(
+  pool: ThreadPool | null,
+  rows: Uint32Array,
+  raw: Float64Array,
+  K: number,
+  k: number,
+  leaves: readonly number[],
+): void {
+  const count = leaves.length / 3;
+  const share = (a: Int32Array | Float64Array): typeof a => (pool ? toShared(a) : a);
+  const starts = share(Int32Array.from({ length: count }, (_, i) => leaves[3 * i] as number)) as Int32Array;
+  const ends = share(Int32Array.from({ length: count }, (_, i) => leaves[3 * i + 1] as number)) as Int32Array;
+  const values = share(
+    Float64Array.from({ length: count }, (_, i) => leaves[3 * i + 2] as number),
+  ) as Float64Array;
+  if (!pool) {
+    leafUpdateKernel(rows, raw, K, k, starts, ends, values, 0, count);
+    return;
+  }
+  const total = leaves.reduce(
+    (sum, _, i) => (i % 3 === 0 ? sum + (leaves[i + 1] as number) - (leaves[i] as number) : sum),
+    0,
+  );
+  const jobs: Job[] = [];
+  let from = 0;
+  let rowsSoFar = 0;
+  for (let p = 0; p < pool.size && from < count; p++) {
+    let to = from;
+    const target = ((p + 1) * total) / pool.size;
+    while (to < count && (p === pool.size - 1 || rowsSoFar < target)) {
+      rowsSoFar += (ends[to] as number) - (starts[to] as number);
+      to++;
+    }
+    jobs.push({
+      kind: "leafUpdate",
+      args: [rows, raw, K, k, starts, ends, values, from, to],
+    });
+    from = to;
+  }
+  pool.runAll(jobs);
 }
 
 /** Adds one grown tree's output (by bins) to raw scores of output k. */
