@@ -14,6 +14,7 @@ const BENCHMARKS = [
   "learn/rf-linear-vs-sklearn.ts",
   "drift/drift-vs-scipy.ts",
   "serving/serving-vs-flask.ts",
+  "serving/soak.ts",
   "automl/automl-vs-optuna.ts",
   "ops/ops.ts",
 ];
