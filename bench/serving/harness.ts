@@ -86,6 +86,30 @@ export function wrk(url: string, script: string, duration = DURATION, server?: C
   return { ...result, serverCpuUsPerRequest: Math.round((cpu * 1e6) / result.requests) };
 }
 
+/**
+ * The per-request delay that paces wrk's 32 connections to `fraction` of `peakRps`. wrk has no fixed-rate mode,
+ * and sizing the delay from the latency at peak overshoots (latency falls as load does), so a few short runs
+ * correct it: each connection's cycle is delay + latency, and the delay moves by what the cycle misses.
+ */
+export function pacedDelayMs(
+  url: string,
+  dir: string,
+  body: string,
+  peakRps: number,
+  fraction = 0.8,
+): number {
+  const targetCycleMs = (32 * 1000) / (fraction * peakRps);
+  let delay = targetCycleMs / 2;
+  for (let i = 0; i < 4; i++) {
+    const r = wrk(url, luaScript(dir, "paced", body, delay), "3s");
+    if (r.requestsPerSec <= 0) break;
+    const cycleMs = (32 * 1000) / r.requestsPerSec;
+    delay = Math.max(0, delay + (targetCycleMs - cycleMs));
+    if (Math.abs(r.requestsPerSec / (fraction * peakRps) - 1) < 0.03) break;
+  }
+  return delay;
+}
+
 /** A process and all its descendants (gunicorn and cluster workers), from /proc. */
 export function processTree(pid: number): number[] {
   const pids: number[] = [];

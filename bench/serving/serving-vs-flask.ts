@@ -12,6 +12,7 @@ import {
   freePort,
   HERE,
   luaScript,
+  pacedDelayMs,
   registryProject,
   ROOT,
   serveRegistry,
@@ -254,11 +255,13 @@ async function main(): Promise<void> {
           batch100: { ...hundred, rowsPerSec: hundred.requestsPerSec * 100 },
         };
         if (config.name.startsWith("loopml")) {
-          // wrk has no fixed-rate mode: a per-request delay sized for 80% of peak over 32 connections approximates it.
-          const intervalMs = (32 * 1000) / (0.8 * one.requestsPerSec);
-          const delay = Math.max(0, intervalMs - one.p50Ms);
+          const delay = pacedDelayMs(url, dir, single, one.requestsPerSec);
           const at80 = wrk(url, luaScript(dir, "paced", single, delay), DURATION, child);
-          entry.singleAt80PercentOfPeak = { ...at80, delayMs: delay };
+          entry.singleAt80PercentOfPeak = {
+            ...at80,
+            delayMs: delay,
+            fractionOfPeak: at80.requestsPerSec / one.requestsPerSec,
+          };
         }
         results.push(entry);
         console.log(JSON.stringify(entry));

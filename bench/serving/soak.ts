@@ -11,6 +11,7 @@ import {
   freePort,
   HERE,
   luaScript,
+  pacedDelayMs,
   processTreeCpuSeconds,
   processTreeRssMb,
   registryProject,
@@ -68,8 +69,7 @@ async function main(): Promise<void> {
       const pid = child.pid as number;
       wrk(url, luaScript(dir, "single", single), "2s");
       const peak = wrk(url, luaScript(dir, "single", single), "5s", child);
-      // As in serving-vs-flask.ts: a per-request delay sized for 80% of peak over 32 connections.
-      const delayMs = Math.max(0, (32 * 1000) / (0.8 * peak.requestsPerSec) - peak.p50Ms);
+      const delayMs = pacedDelayMs(url, dir, single, peak.requestsPerSec);
       const paced = luaScript(dir, "paced", single, delayMs);
       const intervals: Interval[] = [];
       const started = Date.now();
