@@ -11,7 +11,13 @@ import { createRegistryService } from "../registry/service.ts";
 import { createApp } from "../server/app.ts";
 import { isLoopback } from "../server/listen.ts";
 import { createDeploymentService, splitModelRef } from "../serving/deployments.ts";
-import { createFollower, headSeq, loadEndpointSpec, type Binding, type Follower } from "../serving/follow.ts";
+import {
+  createFollower,
+  headSeq,
+  loadDeploymentSpec,
+  type Binding,
+  type Follower,
+} from "../serving/follow.ts";
 import { appendInferenceLog } from "../serving/inference-log.ts";
 import type { ServedModelSpec } from "../serving/models.ts";
 import { registerServingRoutes } from "../serving/server.ts";
@@ -212,15 +218,7 @@ async function mountServing(
         continue;
       }
       try {
-        const loaded = await loadEndpointSpec(source, {
-          name,
-          primary: d.model,
-          ...(d.canary && { canary: d.canary }),
-          ...(d.shadow && { shadow: d.shadow.model }),
-          ...(d.rollback && { rollback: d.rollback }),
-          ...(d.logging && { sampleRate: d.logging.sampleRate }),
-          ...(d.name !== name && { otherNames: [d.name] }),
-        });
+        const loaded = await loadDeploymentSpec(source, d);
         out.push({ deployment: d.name, ...loaded });
       } catch (e) {
         // A deployment whose alias points nowhere yet (no model promoted) is not an error for the rest.

@@ -109,6 +109,23 @@ export async function loadEndpointSpec(
   return { spec, bindings };
 }
 
+/** A stored deployment as an endpoint named after its model (the deployment's own name answers too). */
+export function loadDeploymentSpec(
+  source: RegistrySource,
+  d: DeploymentSpec,
+): Promise<{ spec: ServedModelSpec; bindings: Binding[] }> {
+  const name = splitModelRef(d.model).model;
+  return loadEndpointSpec(source, {
+    name,
+    primary: d.model,
+    ...(d.canary && { canary: d.canary }),
+    ...(d.shadow && { shadow: d.shadow.model }),
+    ...(d.rollback && { rollback: d.rollback }),
+    ...(d.logging && { sampleRate: d.logging.sampleRate }),
+    ...(d.name !== name && { otherNames: [d.name] }),
+  });
+}
+
 /** Starts from what the server loaded: `bindings` per endpoint role, `deployments` mapping deployment name → endpoint. */
 export function createFollower(
   deps: FollowerDeps,

@@ -17,6 +17,7 @@ import {
 import {
   createFollower,
   headSeq,
+  loadDeploymentSpec,
   loadEndpointSpec,
   type Binding,
   type Follower,
@@ -241,15 +242,7 @@ async function serveRegistry(
   if (opts.deployment !== undefined) {
     const d = await createDeploymentService(ws).get(opts.deployment);
     const name = splitModelRef(d.model).model;
-    const loaded = await loadEndpointSpec(source, {
-      name,
-      primary: d.model,
-      ...(d.canary && { canary: d.canary }),
-      ...(d.shadow && { shadow: d.shadow.model }),
-      ...(d.rollback && { rollback: d.rollback }),
-      ...(d.logging && { sampleRate: d.logging.sampleRate }),
-      ...(d.name !== name && { otherNames: [d.name] }),
-    });
+    const loaded = await loadDeploymentSpec(source, d);
     specs.push(loaded.spec);
     bindings.push(...loaded.bindings);
     deployments.set(d.name, name);
