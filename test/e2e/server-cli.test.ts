@@ -103,6 +103,13 @@ describe("loopml runs | experiments | models | server token", () => {
       aliases: Record<string, number>;
     }>;
     expect(models[0]?.aliases).toEqual({ production: 2 });
+    // Compare-and-set: a promotion that saw v1 holding @production is refused now that v2 does.
+    const stale = run("models", "promote", "churn", "1", "--to", "production", "--expect", "1", "--force");
+    expect(stale.status).toBe(1);
+    expect(stale.stderr).toContain("now points at v2, not v1");
+    expect(run("models", "promote", "churn", "1", "--to", "production", "--expect", "x").stderr).toContain(
+      '--expect takes a version number or "none"',
+    );
   });
 
   it("creates a token shown once and lists it without its value", () => {

@@ -125,24 +125,33 @@ export function registerModelCommands(program: Command): void {
     .requiredOption("--to <alias>", "the alias to move, e.g. production")
     .option("--force", "override a failed gate or required approval (admin; audited as forced)")
     .option("--reason <text>", "why, kept in the audit log")
+    .option(
+      "--expect <version>",
+      "compare-and-set: refuse (CONFLICT) unless the alias still points at this version ('none' = unset)",
+    )
     .option("--json", "print JSON")
-    .addHelpText("after", "\nExample:\n  loopml models promote churn 4 --to production")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  loopml models promote churn 4 --to production\n  loopml models promote churn 4 --to production --expect 3   # only if v3 still holds it",
+    )
     .exitOverride()
     .action(
       async (
         name: string,
         version: string,
-        opts: { to: string; force?: boolean; reason?: string; json?: boolean },
+        opts: { to: string; force?: boolean; reason?: string; expect?: string; json?: boolean },
         cmd: Command,
       ) => {
         const { ref } = parseRef(name, version);
         if (typeof ref !== "number")
           throw new LoopmlError("INVALID_ARGUMENT", `"${version}" is not a version number.`);
+        const expect = opts.expect === undefined ? undefined : expectedHolder(opts.expect);
         const result = await withWorkspace(cmd, (ws) =>
           registry(ws).promote(name, ref, {
             to: opts.to,
             ...(opts.force === true && { force: true }),
             ...(opts.reason !== undefined && { reason: opts.reason }),
+            ...(expect !== undefined && { expect }),
           }),
         );
         emit(opts.json === true, result, () =>
@@ -207,4 +216,13 @@ export function registerModelCommands(program: Command): void {
         ].join("\n"),
       );
     });
+}
+
+/** `--expect 3` or `--expect none`: the holder the caller saw, for a compare-and-set promotion. */
+function expectedHolder(text: string): number | null {
+  if (text === "none") return null;
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < 1)
+    throw new LoopmlError("INVALID_ARGUMENT", `--expect takes a version number or "none", got "${text}".`);
+  return v;
 }
