@@ -7,13 +7,14 @@
 import { join } from "node:path";
 import { sql } from "kysely";
 import type { FastifyInstance } from "fastify";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createApp } from "../../src/server/app.ts";
 import { createTokenService } from "../../src/server/auth.ts";
 import { createTrackingService } from "../../src/tracking/service.ts";
 import { buildUi } from "../../src/ui/build.ts";
 import { openWorkspace, type Workspace } from "../../src/workspace.ts";
+import { launchChromium } from "../setup/chromium.ts";
 import { makeTempDir } from "../setup/tmp.ts";
 
 const RUNS = 100_000;
@@ -114,19 +115,7 @@ beforeAll(async () => {
     headers: { authorization },
   });
   console.log(`server up and warmed in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-    ],
-  });
+  browser = await launchChromium();
 }, 180_000);
 afterAll(async () => {
   await browser?.close();

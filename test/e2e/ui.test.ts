@@ -3,10 +3,11 @@
 // promotion through the UI moves the alias and is audited, a viewer sees no promote button; screenshots.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildUi } from "../../src/ui/build.ts";
 import { openWorkspace, type Workspace } from "../../src/workspace.ts";
+import { launchChromium } from "../setup/chromium.ts";
 import { makeTempDir } from "../setup/tmp.ts";
 import { seedDashboard, serveTraffic, startDashboardServer } from "./ui-seed.ts";
 
@@ -33,19 +34,7 @@ beforeAll(async () => {
   server = await startDashboardServer(ws);
   url = server.url;
   await serveTraffic(url, 60, 3);
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
