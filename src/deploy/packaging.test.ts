@@ -1,25 +1,30 @@
-// loopml deploy docker | k8s | lambda: manifests validated against a strict schema, the Dockerfile's command, and the Lambda handler invoked with API Gateway events.
+// loopml deploy docker | k8s | lambda: manifests validated against the official Kubernetes schemas (strictly) and with each other, the Dockerfile's command, and the Lambda handler invoked with API Gateway events.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Ajv } from "ajv";
+import Fastify from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { makeTempDir } from "../../test/setup/tmp.ts";
 import { isLoopmlError } from "../errors.ts";
 import { frameFromColumns } from "../learn/frame.ts";
 import { gbdt } from "../learn/gbdt/index.ts";
+import type { GbdtModel } from "../learn/gbdt/model.ts";
 import { createRegistryEvents } from "../registry/events.ts";
 import { createRegistryService } from "../registry/service.ts";
 import type { ApiGatewayEvent, ApiGatewayResult } from "../serving/lambda.ts";
+import { loadRuntime } from "../serving/runtimes/load.ts";
+import { registerServingRoutes } from "../serving/server.ts";
 import { openWorkspace, type Workspace } from "../workspace.ts";
 import { writeServingPackage } from "./package-model.ts";
-import { k8sObjects } from "./packaging.ts";
+import { k8sObjects, type K8sOptions, type ServeTarget } from "./packaging.ts";
+import { officialSchemaProblems, servingSetProblems } from "./testing/k8s-validate.ts";
 
-const schema = JSON.parse(
-  readFileSync(join(import.meta.dirname, "fixtures", "k8s-serving.schema.json"), "utf8"),
-) as object;
-const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+/** Moves a field to a new key, as a typo would. */
+function rename(o: Record<string, unknown>, from: string, to: string): void {
+  o[to] = o[from];
+  delete o[from];
+}
 
 /** A value deep inside parsed YAML or JSON, by keys and indexes. */
 function at(value: unknown, ...path: (string | number)[]): unknown {
@@ -31,6 +36,7 @@ function at(value: unknown, ...path: (string | number)[]): unknown {
 const tmp = makeTempDir();
 let ws: Workspace;
 let expected: number;
+let model: GbdtModel;
 beforeAll(async () => {
   ws = await openWorkspace({
     dir: tmp.path,
@@ -39,7 +45,7 @@ beforeAll(async () => {
   });
   const registry = createRegistryService({ ...ws, events: createRegistryEvents() });
   const x = Array.from({ length: 200 }, (_, i) => i / 20);
-  const model = gbdt({ objective: "regression", nRounds: 5, maxDepth: 2, seed: 1 }).fit(
+  model = gbdt({ objective: "regression", nRounds: 5, maxDepth: 2, seed: 1 }).fit(
     frameFromColumns({ x, y: x.map((v) => 2 * v) }),
     "y",
   );
@@ -54,8 +60,22 @@ afterAll(async () => {
   tmp.remove();
 });
 
+/** A fresh set of serving objects to break, one way per test case. */
+function objects(overrides: Partial<K8sOptions> = {}): Record<string, unknown>[] {
+  return k8sObjects({
+    name: "churn",
+    image: "churn:1",
+    target: { kind: "alias", model: "churn", alias: "production" },
+    loopmlVersion: "0.1.0",
+    ...overrides,
+  });
+}
+
+const container = (deployment: unknown) =>
+  at(deployment, "spec", "template", "spec", "containers", 0) as Record<string, unknown>;
+
 describe("deploy k8s", () => {
-  it("writes a Deployment, Service and HPA that pass the strict schema and fit together", async () => {
+  it("writes a Deployment, Service and HPA that pass the official schemas strictly and fit together", async () => {
     const out = join(tmp.path, "k8s");
     const r = await writeServingPackage(ws, {
       kind: "k8s",
@@ -69,13 +89,12 @@ describe("deploy k8s", () => {
       (d) => d.toJS() as unknown,
     );
     expect(docs.map((d) => at(d, "kind"))).toEqual(["Deployment", "Service", "HorizontalPodAutoscaler"]);
-    for (const doc of docs) {
-      expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
-    }
+    for (const doc of docs) expect(officialSchemaProblems(doc)).toEqual([]);
+    expect(servingSetProblems(docs)).toEqual([]);
     const [deployment, service, hpa] = docs;
-    const container = at(deployment, "spec", "template", "spec", "containers", 0);
+    const c = container(deployment);
     expect(at(deployment, "metadata", "name")).toBe("churn-model");
-    expect(at(container, "args")).toEqual([
+    expect(at(c, "args")).toEqual([
       "serve",
       "Churn_Model@production",
       "--host",
@@ -85,15 +104,13 @@ describe("deploy k8s", () => {
       "--workers",
       "1",
     ]);
-    expect(at(container, "readinessProbe", "httpGet")).toEqual({ path: "/readyz", port: "http" });
-    expect((at(container, "env") as { name: string }[]).map((e) => e.name)).toEqual([
+    expect(at(c, "ports")).toEqual([{ name: "http", containerPort: 8080, protocol: "TCP" }]);
+    expect(at(c, "readinessProbe", "httpGet")).toEqual({ path: "/readyz", port: "http" });
+    expect((at(c, "env") as { name: string }[]).map((e) => e.name)).toEqual([
       "LOOPML_STORE",
       "LOOPML_ARTIFACTS",
     ]);
-    // The Service selects the pods, the autoscaler scales the Deployment.
-    for (const [k, v] of Object.entries(at(service, "spec", "selector") as Record<string, string>)) {
-      expect(at(deployment, "spec", "template", "metadata", "labels", k)).toBe(v);
-    }
+    expect(at(service, "spec", "ports", 0, "targetPort")).toBe("http");
     expect(at(hpa, "spec", "scaleTargetRef")).toEqual({
       apiVersion: "apps/v1",
       kind: "Deployment",
@@ -101,19 +118,143 @@ describe("deploy k8s", () => {
     });
   });
 
-  it("the schema is strict: a misspelled probe or a bad name fails", () => {
-    const [deployment] = k8sObjects({
-      name: "churn",
-      image: "churn:1",
-      target: { kind: "alias", model: "churn", alias: "production" },
-      loopmlVersion: "0.1.0",
+  it("probes paths the serving routes really answer: /readyz ready once the model is loaded, /healthz live", async () => {
+    const app = Fastify();
+    await registerServingRoutes(app, {
+      models: [
+        { name: "churn", version: "1", aliases: ["production"], runtime: loadRuntime(model.toJSON()) },
+      ],
     });
-    expect(validate(deployment)).toBe(true);
-    const container = at(deployment, "spec", "template", "spec", "containers", 0) as Record<string, unknown>;
-    container["readinesProbe"] = container["readinessProbe"];
-    delete container["readinessProbe"];
-    expect(validate(deployment)).toBe(false);
-    expect(validate({ ...(deployment as object), metadata: { name: "Churn_Model" } })).toBe(false);
+    try {
+      const c = container(objects()[0]);
+      const readiness = await app.inject(String(at(c, "readinessProbe", "httpGet", "path")));
+      expect(readiness.statusCode).toBe(200);
+      expect(readiness.json()).toEqual({ ready: true, models: ["churn:1"] });
+      expect((await app.inject(String(at(c, "livenessProbe", "httpGet", "path")))).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("every target and name gives valid objects: registry alias, stored deployment, baked file; odd and long names", () => {
+    const targets: ServeTarget[] = [
+      { kind: "alias", model: "churn", alias: "production" },
+      { kind: "deployment", deployment: "churn-canary" },
+      { kind: "file", model: "churn", version: 3, aliases: ["production"] },
+    ];
+    const names = ["churn", "2024 Churn.Model", "_x_", `${"a".repeat(52)}-tail-beyond-the-limit`];
+    for (const target of targets) {
+      for (const name of names) {
+        const docs = objects({ name, target, port: 9000, minReplicas: 1, maxReplicas: 3, cpuTarget: 50 });
+        for (const doc of docs) expect(officialSchemaProblems(doc), `${name} ${target.kind}`).toEqual([]);
+        expect(servingSetProblems(docs), `${name} ${target.kind}`).toEqual([]);
+        const c = container(docs[0]);
+        const args = at(c, "args") as string[];
+        expect(args[args.indexOf("--port") + 1]).toBe("9000");
+        expect(at(c, "ports", 0, "containerPort")).toBe(9000);
+      }
+    }
+  });
+
+  it.each([
+    [
+      "a misspelled field",
+      (d: unknown) => rename(container(d), "readinessProbe", "readinesProbe"),
+      /containers\[0\]\.readinesProbe: unknown field/,
+    ],
+    [
+      "a field in the wrong place",
+      (d: unknown) => ((at(d, "spec") as Record<string, unknown>)["image"] = "x"),
+      /^spec\.image: unknown field/,
+    ],
+    [
+      "a container port as a string",
+      (d: unknown) => ((at(container(d), "ports", 0) as Record<string, unknown>)["containerPort"] = "8080"),
+      /containerPort must be integer/,
+    ],
+    [
+      "a bad CPU quantity",
+      (d: unknown) => ((at(container(d), "resources", "requests") as Record<string, unknown>)["cpu"] = "abc"),
+      /requests\/cpu must match format "quantity"/,
+    ],
+    [
+      "a missing required field",
+      (d: unknown) => delete (at(d, "spec") as Record<string, unknown>)["selector"],
+      /spec must have required property selector/,
+    ],
+    [
+      "a bad enum value",
+      (d: unknown) => ((at(d, "spec", "strategy") as Record<string, unknown>)["type"] = "Rolling"),
+      /strategy\/type must be equal to one of the allowed values/,
+    ],
+    [
+      "a wrong apiVersion",
+      (d: unknown) => ((d as Record<string, unknown>)["apiVersion"] = "apps/v1beta9"),
+      /no official schema here for apiVersion apps\/v1beta9/,
+    ],
+  ])("the official schema check catches %s", (_what, breakIt, message) => {
+    const [deployment] = objects();
+    expect(officialSchemaProblems(deployment)).toEqual([]);
+    breakIt(deployment);
+    const problems = officialSchemaProblems(deployment);
+    expect(problems.join("\n")).toMatch(message);
+  });
+
+  it("the official schema check also catches a misspelled Service or autoscaler field", () => {
+    const [, service, hpa] = objects();
+    rename(at(service, "spec") as Record<string, unknown>, "selector", "selectr");
+    expect(officialSchemaProblems(service)).toEqual([
+      "spec.selectr: unknown field (not in the official schema)",
+    ]);
+    (at(hpa, "spec") as Record<string, unknown>)["maxReplicas"] = "10";
+    expect(officialSchemaProblems(hpa).join()).toMatch(/maxReplicas must be integer/);
+  });
+
+  it.each([
+    [
+      "a Service selecting other pods",
+      ([, s]: unknown[]) =>
+        ((at(s, "spec", "selector") as Record<string, string>)["app.kubernetes.io/name"] = "other"),
+      /Service selector .* does not match the pod labels/,
+    ],
+    [
+      "a Deployment selector missing its pods",
+      ([d]: unknown[]) =>
+        ((at(d, "spec", "selector", "matchLabels") as Record<string, string>)["tier"] = "x"),
+      /Deployment selector .* does not match/,
+    ],
+    [
+      "an autoscaler aimed at another Deployment",
+      ([, , h]: unknown[]) => ((at(h, "spec", "scaleTargetRef") as Record<string, string>)["name"] = "other"),
+      /scales .*"other".*not the Deployment/,
+    ],
+    [
+      "a readiness probe on an unnamed port",
+      ([d]: unknown[]) =>
+        ((at(container(d), "readinessProbe", "httpGet") as Record<string, unknown>)["port"] = "web"),
+      /readinessProbe port "web" is not a port/,
+    ],
+    [
+      "a Service targeting a port the container lacks",
+      ([, s]: unknown[]) => ((at(s, "spec", "ports", 0) as Record<string, unknown>)["targetPort"] = 9999),
+      /Service targetPort 9999 is not a container port/,
+    ],
+    [
+      "CPU autoscaling without a CPU request",
+      ([d]: unknown[]) =>
+        delete (at(container(d), "resources", "requests") as Record<string, unknown>)["cpu"],
+      /no CPU request/,
+    ],
+    [
+      "a Service name starting with a digit",
+      ([, s]: unknown[]) => ((at(s, "metadata") as Record<string, unknown>)["name"] = "2024-churn"),
+      /Service name "2024-churn" is not a valid/,
+    ],
+  ])("the cross-object check catches %s", (_what, breakIt, message) => {
+    const docs = objects();
+    expect(servingSetProblems(docs)).toEqual([]);
+    breakIt(docs);
+    expect(servingSetProblems(docs).join("\n")).toMatch(message);
   });
 
   it("refuses to overwrite without --force and names unknown models", async () => {

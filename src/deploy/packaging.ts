@@ -37,14 +37,17 @@ export interface K8sOptions extends PackageOptions {
 
 const MODEL_FILE = "model.json";
 
-/** A Kubernetes object name (DNS-1123 label) from any model or deployment name. */
+/**
+ * A Kubernetes object name from any model or deployment name: a DNS-1035 label (what a Service name must be:
+ * starts with a letter, ends with a letter or digit), at most 53 characters so suffixes still fit in 63.
+ */
 export function k8sName(name: string): string {
   const n = name
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 53);
-  return n === "" ? "model" : n;
+    .replace(/^-+/, "");
+  const named = n === "" || /^[0-9]/.test(n) ? `model-${n}` : n;
+  return named.slice(0, 53).replace(/-+$/, "");
 }
 
 function serveArgs(target: ServeTarget, port: number): string[] {
