@@ -1,7 +1,7 @@
 // data push/pull: copy only the missing chunks of versions between blob stores, in parallel, resumably.
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { LoopmlError } from "../errors.ts";
+import { isLoopmlError, LoopmlError } from "../errors.ts";
 import { openBlobs } from "../store/open.ts";
 import type { BlobStore } from "../store/types.ts";
 import type { DataInternals } from "./add.ts";
@@ -75,25 +75,38 @@ async function copyMissing(
   to: BlobStore,
   chunkIds: readonly string[],
   lastIds: readonly string[],
+  verb: "push" | "pull",
   onProgress?: (done: number, total: number) => void,
 ): Promise<{ copied: number; bytes: number }> {
   const missing: { id: string; size: number }[] = [];
   const check = async (id: string): Promise<void> => {
-    if (await to.has(id)) return;
+    const have = await to.stat(id);
+    // The local store never holds a torn blob (write-then-rename). A remote endpoint that died
+    // mid-object may (S3 itself never shows one, some compatible servers do): on push, a remote
+    // size other than ours means the blob is sent again, as put() would.
+    if (have !== undefined && verb === "pull") return;
     const size = await from.stat(id);
-    if (size === undefined)
+    if (size === undefined) {
+      if (have !== undefined) return;
       throw new LoopmlError("NOT_FOUND", `Blob ${id} is in neither ${from.location} nor ${to.location}.`, {
         id,
       });
-    missing.push({ id, size });
+    }
+    if (have !== size) missing.push({ id, size });
   };
-  await parallel(chunkIds, CONCURRENCY * 2, check);
   const missingLast: { id: string; size: number }[] = [];
-  for (const id of lastIds) {
-    if (!(await to.has(id))) missingLast.push({ id, size: (await from.stat(id)) ?? 0 });
+  let done = 0;
+  let copiedNow = 0;
+  try {
+    await parallel(chunkIds, CONCURRENCY * 2, check);
+    for (const id of lastIds) {
+      const size = (await from.stat(id)) ?? 0;
+      if ((await to.stat(id)) !== size) missingLast.push({ id, size });
+    }
+  } catch (e) {
+    throw resumeHint(e, verb, 0, 0);
   }
   const total = [...missing, ...missingLast].reduce((n, m) => n + m.size, 0);
-  let done = 0;
   const copy = async (m: { id: string; size: number }): Promise<void> => {
     if (m.size <= WHOLE_BELOW) {
       // chunks and packs: read whole and verified, so the id is known good and putMany need not
@@ -107,11 +120,28 @@ async function copyMissing(
       }
     }
     done += m.size;
+    copiedNow++;
     onProgress?.(done, total);
   };
-  await parallel(missing, CONCURRENCY, copy);
-  await parallel(missingLast, CONCURRENCY, copy);
+  try {
+    await parallel(missing, CONCURRENCY, copy);
+    await parallel(missingLast, CONCURRENCY, copy);
+  } catch (e) {
+    throw resumeHint(e, verb, copiedNow, missing.length + missingLast.length);
+  }
   return { copied: missing.length + missingLast.length, bytes: total };
+}
+
+/** An endpoint that went away mid-transfer: say that what arrived is kept and the same command resumes. */
+function resumeHint(e: unknown, verb: "push" | "pull", copied: number, needed: number): unknown {
+  if (!isLoopmlError(e, "UNAVAILABLE")) return e;
+  const sofar = needed === 0 ? "" : ` ${copied} of ${needed} missing blob(s) had been copied.`;
+  return new LoopmlError(
+    "UNAVAILABLE",
+    `${e.message}${sofar} Nothing is registered without its chunks: run the same ${verb} again once it answers, and it copies only what is still missing.`,
+    e.details,
+    { cause: e.cause ?? e },
+  );
 }
 
 async function openRemote(ctx: DataInternals, uri: string): Promise<BlobStore> {
@@ -133,7 +163,7 @@ export async function pushData(
       if (v.profileId !== null) data.add(v.profileId);
       last.add(v.id);
     }
-    const r = await copyMissing(ctx.ws.blobs, remote, [...data], [...last], opts.onProgress);
+    const r = await copyMissing(ctx.ws.blobs, remote, [...data], [...last], "push", opts.onProgress);
     await ctx.ws.audit.record({
       actor: ctx.ws.config.actor,
       action: "data.push",
@@ -190,12 +220,12 @@ export async function pullData(
     const toImport = pointers.filter((p) => !knownIds.has(p.version));
     // manifests first here: they say which chunks to fetch
     const manifestIds = [...new Set([...known.map((v) => v.id), ...toImport.map((p) => p.version)])];
-    await copyMissing(remote, ws.blobs, manifestIds, []);
+    await copyMissing(remote, ws.blobs, manifestIds, [], "pull");
     const data = new Set<string>();
     for (const id of manifestIds) for (const b of blobsOf(await ctx.readManifest(id))) data.add(b);
     for (const v of known) if (v.profileId !== null) data.add(v.profileId);
     for (const p of toImport) if (typeof p.profile === "string") data.add(p.profile);
-    const r = await copyMissing(remote, ws.blobs, [...data], [], opts.onProgress);
+    const r = await copyMissing(remote, ws.blobs, [...data], [], "pull", opts.onProgress);
     const imported: string[] = [];
     const now = new Date(ws.clock.now()).toISOString();
     await ws.store.transaction(async (tx) => {

@@ -16,7 +16,12 @@ export interface S3rverHandle {
   readonly endpoint: string;
   /** A bucket created at start. */
   readonly bucket: string;
-  /** Kills the server by PID and removes its data folder. */
+  /** Where the objects live on disk. */
+  readonly directory: string;
+  readonly port: number;
+  /** The server process, e.g. to freeze it with SIGSTOP. */
+  readonly pid: number;
+  /** Kills the server by PID and removes its data folder (unless the caller passed `directory`). */
   stop(): Promise<void>;
 }
 
@@ -28,10 +33,18 @@ const START_TIMEOUT_MS = 20_000;
  * const blobs = await createS3Blobs({ bucket: s3.bucket, prefix: "t", endpoint: s3.endpoint, credentials: S3RVER_CREDENTIALS });
  * await s3.stop();
  */
-export async function startS3rver(options: { bucket?: string } = {}): Promise<S3rverHandle> {
+export async function startS3rver(
+  options: {
+    bucket?: string;
+    /** Reuse a data folder (kept on stop), e.g. to restart a stopped endpoint with its objects. */
+    directory?: string;
+    /** A fixed port, e.g. the one of an endpoint stopped earlier; a free one when absent. */
+    port?: number;
+  } = {},
+): Promise<S3rverHandle> {
   const bucket = options.bucket ?? "loopml-test";
-  const dir = await mkdtemp(join(tmpdir(), "loopml-s3rver-"));
-  const port = await freePort();
+  const dir = options.directory ?? (await mkdtemp(join(tmpdir(), "loopml-s3rver-")));
+  const port = options.port ?? (await freePort());
   const script = join(
     dirname(createRequire(import.meta.url).resolve("s3rver/package.json")),
     "bin",
@@ -70,7 +83,7 @@ export async function startS3rver(options: { bucket?: string } = {}): Promise<S3
       process.kill(child.pid, "SIGTERM");
       await exited;
     }
-    await rm(dir, { recursive: true, force: true });
+    if (options.directory === undefined) await rm(dir, { recursive: true, force: true });
   };
 
   const endpoint = `http://127.0.0.1:${port}`;
@@ -83,7 +96,11 @@ export async function startS3rver(options: { bucket?: string } = {}): Promise<S3
       forcePathStyle: true,
     });
     try {
-      await client.send(new CreateBucketCommand({ Bucket: bucket }));
+      await client.send(new CreateBucketCommand({ Bucket: bucket })).catch((e: unknown) => {
+        // a restart on a kept folder finds its bucket already there
+        if ((e as Error).name !== "BucketAlreadyExists" && (e as Error).name !== "BucketAlreadyOwnedByYou")
+          throw e;
+      });
     } finally {
       client.destroy();
     }
@@ -91,7 +108,7 @@ export async function startS3rver(options: { bucket?: string } = {}): Promise<S3
     await stop();
     throw e;
   }
-  return { endpoint, bucket, stop };
+  return { endpoint, bucket, directory: dir, port, pid: child.pid ?? 0, stop };
 }
 
 async function freePort(): Promise<number> {

@@ -47,11 +47,11 @@ export interface S3BlobsOptions {
     readonly secretAccessKey: string;
     readonly sessionToken?: string;
   };
-  /** Attempts per request in the SDK's standard retry mode (default 5). */
+  /** Attempts per request in the SDK's standard retry mode (default 3, the SDK's own). */
   readonly maxAttempts?: number;
   /** Time to open a connection before the attempt fails (default 5 s). */
   readonly connectionTimeoutMs?: number;
-  /** Socket inactivity allowed while sending or receiving (default 60 s); no cap on a whole transfer. */
+  /** Socket inactivity allowed while sending or receiving (default 5 s); no cap on a whole transfer. */
   readonly idleTimeoutMs?: number;
   /** Keys per ListObjectsV2 page (default 1000, the S3 maximum; some compatible servers allow fewer). */
   readonly listPageSize?: number;
@@ -132,13 +132,19 @@ export async function createS3Blobs(options: S3BlobsOptions): Promise<BlobStore>
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
     forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
+    // Transient failures are retried with backoff; an endpoint that stays down still ends a command
+    // within about 3 × 5 s, whether the host is unreachable (connection timeout) or a frozen server
+    // accepts connections and never answers (idle timeout); a refused connection within a second.
     retryMode: "standard",
-    maxAttempts: options.maxAttempts ?? 5,
+    maxAttempts: options.maxAttempts ?? 3,
     requestHandler: {
       connectionTimeout: options.connectionTimeoutMs ?? 5_000,
       // An idle timeout rather than requestTimeout: that one caps the whole request (bad for large
-      // parts on slow links) and, in this SDK, only logs a warning unless told to throw.
-      socketTimeout: options.idleTimeoutMs ?? 60_000,
+      // parts on slow links) and, in this SDK, only logs a warning unless told to throw. Any byte
+      // sent or received resets it, so a slow link is fine; S3 answers in milliseconds, and AWS
+      // advises retrying slow requests early rather than waiting on them. (The SDK arms idle timers
+      // of 6 s or more only 3 s after the request starts; 5 s is armed at once.)
+      socketTimeout: options.idleTimeoutMs ?? 5_000,
     },
     // S3-compatible servers often reject the SDK's default CRC checksum headers; send them only
     // where S3 requires them. Integrity does not depend on them: every read is verified by sha256.
