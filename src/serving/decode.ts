@@ -22,7 +22,8 @@ export function batchTooLarge(rows: number, maxRows: number): LoopmlError {
 
 const positions = new WeakMap<ModelSignature, ReadonlyMap<string, number>>();
 
-function positionOf(signature: ModelSignature): ReadonlyMap<string, number> {
+/** Column name to its position in the signature (cached per signature). */
+export function positionOf(signature: ModelSignature): ReadonlyMap<string, number> {
   let map = positions.get(signature);
   if (!map) {
     map = new Map(signature.inputs.map((c, i) => [c.name, i] as const));

@@ -11,6 +11,7 @@ import {
   type RollbackReport,
 } from "./canary-guard.ts";
 import { DEFAULT_LIMITS, type DecodeLimits } from "./decode.ts";
+import { parseJsonBody } from "./json-body.ts";
 import type { InferenceRecords } from "./inference-log.ts";
 import {
   createInferenceLogger,
@@ -190,11 +191,12 @@ export async function registerServingRoutes(
     scope.addContentTypeParser(["text/csv", "application/csv"], { parseAs: "string" }, (_req, body, done) => {
       done(null, body);
     });
-    // Plain JSON.parse: Fastify's default also scans every body twice for "__proto__" and "constructor"
-    // (a tenth of the parse time of a 100-row batch). The predict routes only read named fields and
-    // copy cells into typed arrays, never merge a body into another object, so those keys are harmless.
+    // The bytes stay unparsed until the route knows the model: the hot shapes are read straight into
+    // typed arrays (fast-json.ts), the rest with plain JSON.parse (Fastify's default also scans every
+    // body twice for "__proto__" and "constructor"; the routes only read named fields and never merge a
+    // body into another object, so those keys are harmless).
     scope.removeContentTypeParser("application/json");
-    scope.addContentTypeParser("application/json", { parseAs: "string" }, parseJson);
+    scope.addContentTypeParser("application/json", { parseAs: "buffer" }, parseJsonBody);
     scope.addHook("onResponse", (request, reply, done) => {
       const model = bound.get(request);
       if (model && reply.statusCode < 400) model.instruments.latency.observe(reply.elapsedTime / 1000);
@@ -231,29 +233,6 @@ export async function registerServingRoutes(
     done();
   });
   return { models, metrics, logger, close: async () => logger?.close() };
-}
-
-function parseJson(
-  _request: FastifyRequest,
-  body: string | Buffer,
-  done: (err: Error | null, body?: unknown) => void,
-): void {
-  const text = typeof body === "string" ? body : body.toString("utf8");
-  if (text === "") return done(badJson("The body is empty"));
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    return done(badJson(`The body is not valid JSON (${(e as Error).message})`));
-  }
-  done(null, parsed);
-}
-
-function badJson(message: string): Error {
-  return Object.assign(new Error(message), {
-    statusCode: 400,
-    code: "FST_ERR_CTP_INVALID_JSON",
-  });
 }
 
 function sameInputs(a: ModelSignature, b: ModelSignature): boolean {

@@ -3,6 +3,8 @@ import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { LoopmlError } from "../../errors.ts";
 import { decodeColumns, decodeRows } from "../decode.ts";
+import { decodeFast, type FastShapes } from "../fast-json.ts";
+import { bodyValue, JsonBody, routeWithBody } from "../json-body.ts";
 import type { ServingContext } from "../server.ts";
 import type { Batch, ModelRuntime, ModelSignature, PredictResult } from "../types.ts";
 
@@ -17,6 +19,9 @@ const PREDICT_RESPONSE = {
   },
 } as const;
 
+/** What the generic decodeBody reads: rows under "instances" or "inputs", columns under "inputs". */
+const SHAPES: FastShapes = { keys: ["instances", "inputs"], flags: true };
+
 interface PredictParams {
   name: string;
   version?: string;
@@ -24,10 +29,22 @@ interface PredictParams {
 
 export function registerLoopmlRoutes(app: FastifyInstance, ctx: ServingContext): void {
   const handler = async (request: FastifyRequest<{ Params: PredictParams }>) => {
-    const model = ctx.route(request, request.params.name, request.params.version);
-    const body = request.body as Record<string, unknown> | null;
+    const { name, version } = request.params;
+    const model = routeWithBody(request.body, () => ctx.route(request, name, version));
     const signature = model.runtime.signature;
-    const batch = decodeBody(signature, body, ctx);
+    const fast =
+      request.body instanceof JsonBody ? decodeFast(request.body.raw, signature, ctx.limits, SHAPES) : null;
+    let batch: Batch;
+    let probabilities: boolean;
+    let explanations: boolean;
+    if (fast) {
+      ({ batch, probabilities, explain: explanations } = fast);
+    } else {
+      const body = bodyValue(request.body) as Record<string, unknown> | null;
+      batch = decodeBody(signature, body, ctx);
+      probabilities = body?.probabilities === true;
+      explanations = body?.explain === true;
+    }
     const header = request.headers["x-request-id"];
     const requestId = typeof header === "string" && header !== "" ? header : randomUUID();
     const result = await ctx.predict(model, batch, "loopml", requestId);
@@ -36,8 +53,8 @@ export function registerLoopmlRoutes(app: FastifyInstance, ctx: ServingContext):
       model_version: model.version,
       request_id: requestId,
     };
-    if (body?.probabilities === true) response.probabilities = probabilityRows(signature, result);
-    if (body?.explain === true) response.explanations = explain(model.runtime, batch);
+    if (probabilities) response.probabilities = probabilityRows(signature, result);
+    if (explanations) response.explanations = explain(model.runtime, batch);
     return response;
   };
   // A compiled serializer for the answer: cheaper than JSON.stringify on the hot path.

@@ -3,22 +3,30 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { LoopmlError } from "../../errors.ts";
 import { createCsvParser, typeCsvRecords } from "../csv.ts";
 import { decodeColumns, decodeRows, decodeSplit } from "../decode.ts";
+import { decodeFast, type FastShapes } from "../fast-json.ts";
+import { bodyValue, JsonBody, routeWithBody } from "../json-body.ts";
 import type { ServingContext } from "../server.ts";
 import type { Batch, ModelSignature, PredictResult } from "../types.ts";
 import { probabilityRows } from "./loopml.ts";
 
 const KEYS = ["dataframe_split", "dataframe_records", "instances", "inputs"] as const;
 
+/** The JSON shapes fast-json.ts reads; dataframe_records (objects per row) takes the generic path. */
+const SHAPES: FastShapes = { keys: ["dataframe_split", "instances", "inputs"], flags: false };
+
 export function registerMlflowRoutes(app: FastifyInstance, ctx: ServingContext): void {
   app.get("/ping", () => "\n");
   app.get("/health", () => "\n");
   app.post("/invocations", async (request: FastifyRequest) => {
-    const model = ctx.routeSingle(request);
+    const model = routeWithBody(request.body, () => ctx.routeSingle(request));
     const signature = model.runtime.signature;
+    const body = request.body;
+    const fast = body instanceof JsonBody ? decodeFast(body.raw, signature, ctx.limits, SHAPES) : null;
     const batch =
-      typeof request.body === "string"
-        ? decodeCsv(signature, request.body, ctx)
-        : decodeJson(signature, request.body, ctx);
+      fast?.batch ??
+      (typeof body === "string"
+        ? decodeCsv(signature, body, ctx)
+        : decodeJson(signature, bodyValue(body), ctx));
     const result = await ctx.predict(model, batch, "mlflow");
     return { predictions: scores(signature, result) };
   });

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import packageJson from "../../../package.json" with { type: "json" };
 import { LoopmlError } from "../../errors.ts";
 import { decodeColumns, decodeRows } from "../decode.ts";
+import { bodyValue, routeWithBody } from "../json-body.ts";
 import type { ServedModel } from "../models.ts";
 import type { ServingContext } from "../server.ts";
 import type { Batch, ModelSignature } from "../types.ts";
@@ -57,8 +58,9 @@ export function registerOpenInferenceRoutes(app: FastifyInstance, ctx: ServingCo
   app.get("/v2/models/:name/versions/:version/ready", ready);
 
   const infer = async (request: FastifyRequest<{ Params: ModelParams }>) => {
-    const model = ctx.route(request, request.params.name, request.params.version);
-    const body = (request.body ?? {}) as Record<string, unknown>;
+    const { name, version } = request.params;
+    const model = routeWithBody(request.body, () => ctx.route(request, name, version));
+    const body = (bodyValue(request.body) ?? {}) as Record<string, unknown>;
     const signature = model.runtime.signature;
     const batch = decodeTensors(signature, body.inputs, ctx);
     const result = await ctx.predict(model, batch, "v2", typeof body.id === "string" ? body.id : undefined);
