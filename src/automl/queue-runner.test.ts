@@ -1,24 +1,16 @@
 // AutoML trials on queue workers: real Redis, two workers sharing one blob store, the same result as in process.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedis, type RedisHandle } from "../../test/setup/redis.ts";
-import { makeTempDir } from "../../test/setup/tmp.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useQueueSuite } from "../../test/setup/queue-suite.ts";
 import { openBlobs } from "../store/open.ts";
 import type { BlobStore } from "../store/types.ts";
 import { automl } from "./automl.ts";
 import { createQueueRunner, startTrialWorker, type TrialWorker } from "./queue-runner.ts";
 import { syntheticFrame } from "./testing/synthetic.ts";
 
-let redis: RedisHandle;
-let tmp: { path: string; remove(): void };
+const suite = useQueueSuite();
 let blobs: BlobStore;
 beforeAll(async () => {
-  redis = await startRedis();
-  tmp = makeTempDir();
-  blobs = await openBlobs(`file:${tmp.path}/objects`);
-});
-afterAll(async () => {
-  await redis.stop();
-  tmp.remove();
+  blobs = await openBlobs(`file:${suite.tmp.path}/objects`);
 });
 
 describe("AutoML trials on queue workers", () => {
@@ -29,12 +21,16 @@ describe("AutoML trials on queue workers", () => {
     const workers: TrialWorker[] = [];
     for (const name of ["w1", "w2"])
       workers.push(
-        await startTrialWorker(blobs, { queue: redis.url, name, onTrial: (e) => void ran.push(e.worker) }),
+        await startTrialWorker(blobs, {
+          queue: suite.redis.url,
+          name,
+          onTrial: (e) => void ran.push(e.worker),
+        }),
       );
     try {
       const queued = await automl(frame, {
         ...options,
-        runner: (ctx) => createQueueRunner(redis.url, blobs, ctx, { slots: 2 }),
+        runner: (ctx) => createQueueRunner(suite.redis.url, blobs, ctx, { slots: 2 }),
       });
       expect(ran).toHaveLength(8);
       expect(new Set(ran)).toEqual(new Set(["w1", "w2"]));

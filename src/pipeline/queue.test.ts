@@ -1,72 +1,26 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+// The distributed executor on real Redis with loopml worker processes: a worker killed mid-step, a worker that cannot reach its store or queue.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedis, type RedisHandle } from "../../test/setup/redis.ts";
-import { makeTempDir } from "../../test/setup/tmp.ts";
+import { describe, expect, it } from "vitest";
+import { startQueueWorker, useQueueSuite, workersReady } from "../../test/setup/queue-suite.ts";
+import { until, type LoopmlChild } from "../../test/scale/procs.ts";
 import { openWorkspace, type Workspace } from "../workspace.ts";
 import { definePipeline, step } from "./define.ts";
 import { runPipeline } from "./executor.ts";
 import { openStepQueue } from "./queue.ts";
 import { pipelineDeps } from "./service.ts";
 
-const BIN = join(import.meta.dirname, "..", "..", "bin", "loopml.js");
-
-let redis: RedisHandle;
-let tmp: { path: string; remove(): void };
-beforeAll(async () => {
-  redis = await startRedis();
-  tmp = makeTempDir();
-});
-afterAll(async () => {
-  await redis.stop();
-  tmp.remove();
-});
-
-interface WorkerProc {
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly lines: string[];
-  readonly exited: Promise<number | null>;
-}
-
-function startWorker(cwd: string, args: readonly string[] = []): WorkerProc {
-  const child = spawn(process.execPath, [BIN, "worker", "--json", ...args], {
-    cwd,
-    env: { ...process.env, LOOPML_QUEUE: redis.url, LOOPML_STORE: undefined, LOOPML_ARTIFACTS: undefined },
-  });
-  const lines: string[] = [];
-  let buf = "";
-  child.stdout.on("data", (c: Buffer) => {
-    buf += c.toString("utf8");
-    const parts = buf.split("\n");
-    buf = parts.pop() ?? "";
-    lines.push(...parts);
-  });
-  child.stderr.on("data", (c: Buffer) => lines.push(`stderr: ${c.toString("utf8")}`));
-  const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
-  return { child, lines, exited };
-}
-
-async function until(what: string, test: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await test())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await delay(100);
-  }
-}
+const suite = useQueueSuite();
 
 describe("distributed executor (real Redis, loopml worker processes)", () => {
   it("finishes the pipeline after a worker is killed with SIGKILL mid-step, recording nothing twice", async () => {
-    const dir = join(tmp.path, "proj");
+    const dir = join(suite.tmp.path, "proj");
     mkdirSync(join(dir, "data"), { recursive: true });
     writeFileSync(join(dir, "data", "raw.txt"), "b\na\nc\n");
     const ws: Workspace = await openWorkspace({ dir });
-    const workers = [startWorker(dir, ["--lease", "2"]), startWorker(dir, ["--lease", "2"])];
+    const workers = [0, 1].map(() => startQueueWorker(dir, suite.redis.url, ["--lease", "2"]));
     try {
-      await until("both workers ready", () =>
-        workers.every((w) => w.lines.some((l) => l.includes('"ready"'))),
-      );
+      await workersReady(workers);
       const spec = definePipeline({
         name: "queued",
         steps: {
@@ -87,21 +41,21 @@ describe("distributed executor (real Redis, loopml worker processes)", () => {
           }),
         },
       });
-      const queue = await openStepQueue(redis.url, ws.store, { pollMs: 100 });
+      const queue = await openStepQueue(suite.redis.url, ws.store, { pollMs: 100 });
       const running = runPipeline({ ...pipelineDeps(ws), queue }, spec, { jobs: 2 });
 
       // Kill whichever worker claimed the slow step, while it sleeps.
-      let victim: WorkerProc | undefined;
+      let victim: LoopmlChild | undefined;
       await until("a claim of the slow step", async () => {
         const claim = await ws.store.db
           .selectFrom("queue_step_claims")
           .select("worker")
           .where("step", "=", "slow")
           .executeTakeFirst();
-        victim = claim && workers.find((w) => claim.worker.endsWith(`:${w.child.pid}`));
+        victim = claim && workers.find((w) => claim.worker.endsWith(`:${w.pid}`));
         return victim !== undefined;
       });
-      process.kill(victim!.child.pid!, "SIGKILL");
+      process.kill(victim!.pid, "SIGKILL");
 
       const result = await running;
       await queue.close();
@@ -137,22 +91,19 @@ describe("distributed executor (real Redis, loopml worker processes)", () => {
       const log = (await ws.blobs.getBytes(slow?.logBlob as string)).toString("utf8");
       expect(log).toContain("sorted");
     } finally {
-      for (const w of workers) w.child.kill("SIGTERM");
-      await Promise.all(workers.map((w) => w.exited));
+      await Promise.all(workers.map((w) => w.stop()));
       await ws.close();
     }
   });
 
   it("a worker that cannot reach the store or the queue exits with a clear error", async () => {
-    const dir = join(tmp.path, "bad");
+    const dir = join(suite.tmp.path, "bad");
     mkdirSync(dir, { recursive: true });
-    const noStore = startWorker(dir, ["--store", "postgres://loopml@127.0.0.1:1/nope"]);
-    const noQueue = startWorker(dir, ["--queue", "redis://127.0.0.1:1"]);
+    const noStore = startQueueWorker(dir, suite.redis.url, ["--store", "postgres://loopml@127.0.0.1:1/nope"]);
+    const noQueue = startQueueWorker(dir, suite.redis.url, ["--queue", "redis://127.0.0.1:1"]);
     expect(await noStore.exited).toBe(1);
-    expect(noStore.lines.join("\n")).toMatch(
-      /Cannot reach PostgreSQL at postgres:\/\/loopml@127\.0\.0\.1:1\/nope/,
-    );
+    expect(noStore.output()).toMatch(/Cannot reach PostgreSQL at postgres:\/\/loopml@127\.0\.0\.1:1\/nope/);
     expect(await noQueue.exited).toBe(1);
-    expect(noQueue.lines.join("\n")).toMatch(/Cannot reach the queue at redis:\/\/127\.0\.0\.1:1/);
+    expect(noQueue.output()).toMatch(/Cannot reach the queue at redis:\/\/127\.0\.0\.1:1/);
   });
 });
