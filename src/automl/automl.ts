@@ -2,7 +2,8 @@
 import { availableParallelism } from "node:os";
 import { LoopmlError } from "../errors.ts";
 import type { Frame } from "../learn/frame.ts";
-import { createEvalContext, fitLearner, type EvalContext } from "./evaluate.ts";
+import { createEvalContext, fitComplete, fitLearner, type EvalContext } from "./evaluate.ts";
+import { loadMember, type MemberModel, type MemberModelJson } from "./member.ts";
 import { selectEnsemble, type EnsembleChoice } from "./ensemble.ts";
 import { AutomlModel, type AutomlMember } from "./model.ts";
 import { runSearch, type SearchTrial } from "./search.ts";
@@ -71,6 +72,8 @@ export interface AutomlResult {
   readonly featureImportance: readonly { feature: string; importance: number }[];
   /** Why the ensemble was or was not kept. */
   readonly ensembleNote: string;
+  /** How the served model was obtained: refit on all rows, or the winner's split model when a refit would overrun the budget. */
+  readonly refitNote: string;
   readonly stoppedBy: "budget" | "maxTrials" | "signal" | "converged";
   readonly elapsedSeconds: number;
 }
@@ -137,7 +140,12 @@ export async function automl(frame: Frame, options: AutomlOptions): Promise<Auto
     initialSampleSize: options.initialSampleSize ?? DEFAULT_SAMPLE_SIZE,
     maxTrials: options.maxTrials ?? null,
     deadline,
-    reserveSeconds: (best) => (best ? REFIT_MARGIN * refitSeconds(best) : 0),
+    reserveSeconds: (best) => {
+      const refit = best ? REFIT_MARGIN * refitSeconds(best) : 0;
+      // A refit that cannot end within the budget anyway is not waited for: the search runs on and the
+      // winner's best split model serves (see refitFinal).
+      return now() + refit * 1000 <= deadline ? refit : 0;
+    },
     now,
     startedAt,
     ...(options.signal && { signal: options.signal }),
@@ -169,18 +177,18 @@ export async function automl(frame: Frame, options: AutomlOptions): Promise<Auto
 
   progress("refit", search.trials.length, winner);
   const byId = new Map(ok.map((t) => [t.record.id, t] as const));
-  const picked = choice
-    ? choice.members.map((m) => ({ trial: byId.get(m.trial) as SearchTrial, weight: m.weight }))
-    : [{ trial: winner, weight: 1 }];
-  const members: AutomlMember[] = [];
-  for (const { trial, weight } of picked) {
-    members.push({
-      learner: trial.record.learner,
-      trial: trial.record.id,
-      weight,
-      model: await fitLearner(ctx, trial.record.learner, trial.record.params, ctx.base),
-    });
-  }
+  const end = budget === null ? Infinity : startedAt + budget * 1000;
+  const final = await refitFinal(ctx, {
+    winner,
+    ensemble: choice
+      ? choice.members.map((m) => ({ trial: byId.get(m.trial) as SearchTrial, weight: m.weight }))
+      : null,
+    // Fits stop adding trees at the budget's end (epoch time, as the learners read it).
+    deadline: Number.isFinite(end) ? Date.now() + (end - now()) : undefined,
+    affordable: (t) => !Number.isFinite(end) || now() + REFIT_MARGIN * refitSeconds(t) * 1000 <= end,
+    fallback: search.fallback?.trial === winner.record.id ? search.fallback.model : null,
+  });
+  const members = final.members;
   const model = new AutomlModel({
     task: problem.task,
     target: problem.target,
@@ -190,7 +198,8 @@ export async function automl(frame: Frame, options: AutomlOptions): Promise<Auto
     dropped: problem.dropped,
     members,
   });
-  const leaderboard = buildLeaderboard(ranked, choice, byId);
+  const served = final.ensemble ? choice : null;
+  const leaderboard = buildLeaderboard(ranked, served, byId);
   progress("done", search.trials.length, winner);
   const { y: _y, rows: _rows, ...summary } = problem;
   return {
@@ -200,10 +209,76 @@ export async function automl(frame: Frame, options: AutomlOptions): Promise<Auto
     best: leaderboard[0] as LeaderboardEntry,
     model,
     featureImportance: model.featureImportance(),
-    ensembleNote: note,
+    ensembleNote: final.ensemble || !choice ? note : final.note,
+    refitNote: final.note,
     stoppedBy: search.stoppedBy,
     elapsedSeconds: elapsed(),
   };
+}
+
+interface FinalPlan {
+  readonly winner: SearchTrial;
+  readonly ensemble: readonly { trial: SearchTrial; weight: number }[] | null;
+  /** Epoch milliseconds at which refits stop adding trees; undefined without a time budget. */
+  readonly deadline: number | undefined;
+  /** Whether refitting a trial on all rows is expected to end within the budget. */
+  readonly affordable: (trial: SearchTrial) => boolean;
+  /** The winner's best split model from the search, when it kept one. */
+  readonly fallback: MemberModelJson | null;
+}
+
+/**
+ * Refits the ensemble (or the winner) on all rows without overrunning the budget: a refit expected not to
+ * fit, or cut short by the deadline, gives way to the winner's validated split model (or, lacking one, the
+ * cut-short refit, which keeps the trees it grew). An ensemble whose refit is cut becomes the winner alone.
+ */
+async function refitFinal(
+  ctx: EvalContext,
+  plan: FinalPlan,
+): Promise<{ members: AutomlMember[]; ensemble: boolean; note: string }> {
+  const fitted = new Map<number, MemberModel>();
+  const refit = async (t: SearchTrial): Promise<{ model: MemberModel; complete: boolean }> => {
+    const model = await fitLearner(ctx, t.record.learner, t.record.params, ctx.base, plan.deadline);
+    const complete = plan.deadline === undefined || fitComplete(model, t.record.params);
+    if (complete) fitted.set(t.record.id, model);
+    return { model, complete };
+  };
+  const member = (t: SearchTrial, weight: number, model: MemberModel): AutomlMember => ({
+    learner: t.record.learner,
+    trial: t.record.id,
+    weight,
+    model,
+  });
+  if (plan.ensemble) {
+    const members: AutomlMember[] = [];
+    for (const { trial, weight } of plan.ensemble) {
+      const { model, complete } = await refit(trial);
+      if (!complete) break;
+      members.push(member(trial, weight, model));
+    }
+    if (members.length === plan.ensemble.length)
+      return { members, ensemble: true, note: `${members.length} ensemble members refit on all rows` };
+  }
+  const { winner, fallback } = plan;
+  const cut = plan.ensemble ? "the ensemble's refit reached the budget's end; " : "";
+  const single = (model: MemberModel, note: string) => ({
+    members: [member(winner, 1, model)],
+    ensemble: false,
+    note: cut + note,
+  });
+  const ready = fitted.get(winner.record.id);
+  if (ready) return single(ready, "refit on all rows");
+  const timeLeft = plan.deadline === undefined || Date.now() < plan.deadline;
+  if (fallback === null || (timeLeft && plan.affordable(winner))) {
+    const { model, complete } = await refit(winner);
+    if (complete) return single(model, "refit on all rows");
+    if (fallback === null)
+      return single(model, "the refit reached the budget's end: serving the trees it grew");
+  }
+  return single(
+    loadMember(fallback),
+    "a refit on all rows would overrun the budget: serving the winner's best split model",
+  );
 }
 
 function checkLimits(budget: number | null, maxTrials: number | undefined): void {

@@ -24,25 +24,14 @@ export interface ColumnVerdict {
  */
 export function screenColumn(column: Column, rows: Uint32Array, y: Float64Array, task: Task): ColumnVerdict {
   const n = rows.length;
-  const counts = new Map<number, number>();
-  const key = column.kind === "numeric" ? column.values : column.codes;
-  let present = 0;
-  let allIntegers = true;
-  for (let i = 0; i < n; i++) {
-    const v = key[rows[i] as number] as number;
-    if (column.kind === "numeric" ? Number.isNaN(v) : v < 0) continue;
-    present++;
-    counts.set(v, (counts.get(v) ?? 0) + 1);
-    if (!Number.isInteger(v)) allIntegers = false;
-  }
+  const { present, distinct, first, allIntegers } = distinctValues(column, rows);
   if (present === 0) return { allMissing: true, dropReason: "every value is missing" };
-  if (counts.size === 1) {
-    const only = [...counts.keys()][0] as number;
-    const shown = column.kind === "numeric" ? String(only) : JSON.stringify(column.dictionary[only]);
+  if (distinct === 1) {
+    const shown = column.kind === "numeric" ? String(first) : JSON.stringify(column.dictionary[first]);
     const gaps = present < n ? ` (${n - present} rows missing)` : "";
     return { allMissing: false, dropReason: `constant: every present value is ${shown}${gaps}` };
   }
-  if (n >= MIN_ROWS_FOR_ID && present === n && counts.size === n) {
+  if (n >= MIN_ROWS_FOR_ID && present === n && distinct === n) {
     if (column.kind === "categorical") {
       return { allMissing: false, dropReason: "id-like: a distinct text value on every row" };
     }
@@ -52,20 +41,58 @@ export function screenColumn(column: Column, rows: Uint32Array, y: Float64Array,
     }
   }
   // Category-set splits on a text column with mostly unique values memorise rows instead of learning.
-  if (column.kind === "categorical" && n >= MIN_ROWS_FOR_ID && counts.size > HIGH_CARDINALITY * present) {
+  if (column.kind === "categorical" && n >= MIN_ROWS_FOR_ID && distinct > HIGH_CARDINALITY * present) {
     return {
       allMissing: false,
-      dropReason: `high-cardinality text: ${counts.size} distinct values in ${present} rows, too many to learn from`,
+      dropReason: `high-cardinality text: ${distinct} distinct values in ${present} rows, too many to learn from`,
     };
   }
   if (n >= MIN_ROWS_FOR_LEAK) {
     const leak =
       task === "regression"
         ? regressionLeak(column, rows, y)
-        : classificationLeak(column, rows, y, counts.size, task);
+        : classificationLeak(column, rows, y, distinct, task);
     if (leak) return { allMissing: false, dropReason: leak };
   }
   return { allMissing: false, dropReason: null };
+}
+
+/**
+ * Present and distinct value counts over the rows, with typed arrays (a sort for numbers, a bitmap for
+ * category codes): on 100k+ rows a Map of counts made setup eat seconds of the AutoML budget.
+ */
+function distinctValues(
+  column: Column,
+  rows: Uint32Array,
+): { present: number; distinct: number; first: number; allIntegers: boolean } {
+  const n = rows.length;
+  let present = 0;
+  let distinct = 0;
+  let first = NaN;
+  let allIntegers = true;
+  if (column.kind === "categorical") {
+    const seen = new Uint8Array(column.dictionary.length);
+    for (let i = 0; i < n; i++) {
+      const c = column.codes[rows[i] as number] as number;
+      if (c < 0) continue;
+      present++;
+      if (seen[c] === 0) {
+        seen[c] = 1;
+        if (distinct++ === 0) first = c;
+      }
+    }
+    return { present, distinct, first, allIntegers };
+  }
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = column.values[rows[i] as number] as number;
+    if (Number.isNaN(v)) continue;
+    values[present++] = v;
+    if (allIntegers && !Number.isInteger(v)) allIntegers = false;
+  }
+  const sorted = values.subarray(0, present).sort();
+  for (let i = 0; i < present; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct++;
+  return { present, distinct, first: present > 0 ? (sorted[0] as number) : NaN, allIntegers };
 }
 
 function monotonic(values: Float64Array): boolean {
@@ -93,37 +120,38 @@ function classificationLeak(
 ): string | null {
   const n = rows.length;
   const key = column.kind === "numeric" ? column.values : column.codes;
-  const classOf = new Map<number, number>();
-  let pure = true;
-  let missing = 0;
-  for (let i = 0; i < n && pure; i++) {
-    const v = key[rows[i] as number] as number;
-    if (column.kind === "numeric" ? Number.isNaN(v) : v < 0) {
-      missing++;
-      continue;
+  // Each value always with one class: only worth checking when values are few (else it is chance).
+  if (distinct <= Math.max(20, n / 10)) {
+    const classOf = new Map<number, number>();
+    let pure = true;
+    let missing = 0;
+    for (let i = 0; i < n && pure; i++) {
+      const v = key[rows[i] as number] as number;
+      if (column.kind === "numeric" ? Number.isNaN(v) : v < 0) {
+        missing++;
+        continue;
+      }
+      const c = classOf.get(v);
+      if (c === undefined) classOf.set(v, y[i] as number);
+      else if (c !== y[i]) pure = false;
     }
-    const c = classOf.get(v);
-    if (c === undefined) classOf.set(v, y[i] as number);
-    else if (c !== y[i]) pure = false;
-  }
-  if (pure && missing === 0 && distinct <= Math.max(20, n / 10)) {
-    return `target leak: each of its ${distinct} values always goes with a single class`;
-  }
-  if (column.kind === "numeric" && task === "binary" && missing === 0) {
-    const order = Array.from(rows, (_, i) => i).sort(
-      (a, b) => (column.values[rows[a] as number] as number) - (column.values[rows[b] as number] as number),
-    );
-    let changes = 0;
-    for (let j = 1; j < n; j++) {
-      const a = order[j - 1] as number;
-      const b = order[j] as number;
-      if (y[a] === y[b]) continue;
-      // Two classes on one value cannot be separated by any threshold.
-      if (column.values[rows[a] as number] === column.values[rows[b] as number]) return null;
-      changes++;
-      if (changes > 1) return null;
+    if (pure && missing === 0) {
+      return `target leak: each of its ${distinct} values always goes with a single class`;
     }
-    if (changes === 1) return "target leak: one threshold on it separates the two classes perfectly";
+  }
+  if (column.kind === "numeric" && task === "binary") {
+    // One threshold separates the classes exactly when their value ranges do not overlap (ties included).
+    const lo = [Infinity, Infinity];
+    const hi = [-Infinity, -Infinity];
+    for (let i = 0; i < n; i++) {
+      const v = column.values[rows[i] as number] as number;
+      if (Number.isNaN(v)) return null;
+      const c = y[i] as number;
+      if (v < (lo[c] as number)) lo[c] = v;
+      if (v > (hi[c] as number)) hi[c] = v;
+    }
+    if ((hi[0] as number) < (lo[1] as number) || (hi[1] as number) < (lo[0] as number))
+      return "target leak: one threshold on it separates the two classes perfectly";
   }
   return null;
 }

@@ -1,10 +1,10 @@
 // Runs one trial: fits a learner on every validation split (on a sample of the train part) and scores its out-of-fold predictions.
 import { createFrame, selectColumns, takeRows, type Frame } from "../learn/frame.ts";
-import { gbdt } from "../learn/gbdt/index.ts";
+import { gbdt, GbdtModel } from "../learn/gbdt/index.ts";
 import { learner } from "../learn/learner/index.ts";
 import type { Split } from "../learn/split.ts";
 import { scoreMetric, toLoss } from "./metric.ts";
-import { memberOutput, type MemberModel } from "./member.ts";
+import { memberOutput, type MemberModel, type MemberModelJson } from "./member.ts";
 import { sampleTrain } from "./setup.ts";
 import { costUnits as unitCost } from "./space.ts";
 import type { LearnerName, LearnerParams, Problem } from "./types.ts";
@@ -38,6 +38,10 @@ export interface TrialOutcome {
   readonly fitSeconds: number;
   readonly predictMicrosPerRow: number;
   readonly costUnits: number;
+  /** Set when a fit reached the deadline before its last round or tree: the trial was abandoned. */
+  readonly outOfTime?: boolean;
+  /** The best split's model (lowest split loss), when the job asked for it: a fallback for the final refit. */
+  readonly foldModel?: MemberModelJson;
 }
 
 export interface TrialHooks {
@@ -48,6 +52,10 @@ export interface TrialHooks {
     foldSeconds: number,
   ) => Promise<boolean> | boolean;
   readonly now: () => number;
+  /** Epoch milliseconds after which fits stop adding trees; a fit cut short abandons the trial. */
+  readonly deadline?: number;
+  /** Return the best split's model with the outcome. */
+  readonly keepModel?: boolean;
 }
 
 export function createEvalContext(
@@ -97,13 +105,15 @@ export function contextOnBase(
 /**
  * Fits one configuration of a learner on a frame; the objective follows the task. Boosting is fitted
  * directly (its categorical splits and TreeSHAP need no preprocessing); the other learners go through
- * the common learner interface, which carries their preprocessing inside the model.
+ * the common learner interface, which carries their preprocessing inside the model. With a deadline
+ * (epoch milliseconds) boosting and forests stop adding trees once it passes: see `fitComplete`.
  */
 export async function fitLearner(
   ctx: Pick<EvalContext, "problem" | "nClasses" | "seed" | "threads">,
   name: LearnerName,
   params: LearnerParams,
   train: Frame,
+  deadline?: number,
 ): Promise<MemberModel> {
   const { problem } = ctx;
   const threads: Record<string, number> = ctx.threads !== undefined ? { nThreads: ctx.threads } : {};
@@ -115,14 +125,27 @@ export async function fitLearner(
       objective,
       seed: ctx.seed,
       ...(objective === "multiclass" && { nClasses: ctx.nClasses }),
-    }).fit(train, problem.target, { features: problem.features });
+    }).fit(train, problem.target, {
+      features: problem.features,
+      ...(deadline !== undefined && { deadline }),
+    });
   }
   return learner(name, {
     task: problem.task,
     params: { ...params, ...(name !== "linear" && threads) },
     features: problem.features,
     seed: ctx.seed,
+    ...(deadline !== undefined && { deadline }),
   }).fit(train, problem.target);
+}
+
+/** Whether a fit grew all the rounds or trees its parameters ask for (a deadline may have cut it short). */
+export function fitComplete(model: MemberModel, params: LearnerParams): boolean {
+  const asked = (name: string, fallback: number): number =>
+    typeof params[name] === "number" ? params[name] : fallback;
+  if (model instanceof GbdtModel) return model.bestIteration + 1 >= asked("nRounds", 100);
+  const inner = model.inner as { nTrees?: number };
+  return inner.nTrees === undefined || inner.nTrees >= asked("nTrees", 100);
 }
 
 export async function evaluateTrial(
@@ -141,16 +164,19 @@ export async function evaluateTrial(
   let predictSeconds = 0;
   let predictedRows = 0;
   let costUnits = 0;
+  let kept: { loss: number; model: MemberModel } | null = null;
   for (let f = 0; f < ctx.splits.length; f++) {
     const split = ctx.splits[f] as Split;
     const train = trainFrame(ctx, f, split, sampleSize);
     const t0 = hooks.now();
-    const model = await fitLearner(ctx, name, params, train);
+    const model = await fitLearner(ctx, name, params, train, hooks.deadline);
     const t1 = hooks.now();
+    fitSeconds += (t1 - t0) / 1000;
+    // A model cut short by the deadline is not the configuration asked for: the trial is abandoned.
+    if (hooks.deadline !== undefined && !fitComplete(model, params)) return finish("pruned", true);
     const test = ctx.testFrames[f] as Frame;
     const pred = memberOutput(model, test, problem.task, nClasses);
     const t2 = hooks.now();
-    fitSeconds += (t1 - t0) / 1000;
     predictSeconds += (t2 - t1) / 1000;
     predictedRows += test.nRows;
     costUnits += unitCost(name, params, train.nRows, problem.features.length);
@@ -161,7 +187,9 @@ export async function evaluateTrial(
     const yTest = Float64Array.from(split.test, (p) => problem.y[p] as number);
     const score = safeScore(problem, yTest, pred, nClasses);
     foldScores.push(score);
-    foldLosses.push(toLoss(problem.metric, score));
+    const loss = toLoss(problem.metric, score);
+    foldLosses.push(loss);
+    if (hooks.keepModel && (kept === null || loss < kept.loss)) kept = { loss, model };
     if (
       f < ctx.splits.length - 1 &&
       hooks.afterFold &&
@@ -172,7 +200,7 @@ export async function evaluateTrial(
   }
   return finish("ok");
 
-  function finish(status: "ok" | "pruned"): TrialOutcome {
+  function finish(status: "ok" | "pruned", outOfTime = false): TrialOutcome {
     const defined = foldScores.filter((s) => !Number.isNaN(s));
     const mean = defined.reduce((a, b) => a + b, 0) / Math.max(1, defined.length);
     const spread =
@@ -191,6 +219,8 @@ export async function evaluateTrial(
       fitSeconds,
       predictMicrosPerRow: predictedRows > 0 ? (predictSeconds / predictedRows) * 1e6 : 0,
       costUnits,
+      ...(outOfTime && { outOfTime }),
+      ...(status === "ok" && kept !== null && { foldModel: kept.model.toJSON() }),
     };
   }
 }

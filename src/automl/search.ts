@@ -4,6 +4,7 @@
 import { createRng, type Rng } from "../learn/random.ts";
 import { createLocalSearcher } from "./cfo.ts";
 import type { EvalContext, TrialOutcome } from "./evaluate.ts";
+import type { MemberModelJson } from "./member.ts";
 import type { Proposal, Searcher } from "./searcher.ts";
 import { configKey, costUnits, paramsOf, spaceFor, type LearnerSpace } from "./space.ts";
 import { createTpeSearcher } from "./tpe.ts";
@@ -52,6 +53,11 @@ export interface SearchTrial {
 export interface SearchResult {
   readonly trials: readonly SearchTrial[];
   readonly stoppedBy: "budget" | "maxTrials" | "signal" | "converged";
+  /**
+   * The best trial's best split model (timed searches only): what the final phase serves when refitting
+   * on all rows would overrun the budget. Only the current best's is kept, so memory stays flat.
+   */
+  readonly fallback: { readonly trial: number; readonly model: MemberModelJson } | null;
 }
 
 interface LearnerState {
@@ -123,6 +129,7 @@ export async function runSearch(ctx: EvalContext, options: SearchOptions): Promi
   const yieldToEvents = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
   const timed = Number.isFinite(options.deadline);
   const recentBatches: number[] = [];
+  let fallback: SearchResult["fallback"] = null;
 
   for (;;) {
     await yieldToEvents();
@@ -193,6 +200,7 @@ export async function runSearch(ctx: EvalContext, options: SearchOptions): Promi
           sampleSize,
           reference: next.promoted ? null : state.incumbentFolds,
           stopAt,
+          ...(timed && { keepModel: true }),
         },
       });
     }
@@ -215,6 +223,7 @@ export async function runSearch(ctx: EvalContext, options: SearchOptions): Promi
     const pruned = outcome.status === "pruned";
     const failed = !pruned && !Number.isFinite(outcome.loss);
     const status = pruned ? "pruned" : failed ? "failed" : "ok";
+    const { foldModel, ...kept } = outcome;
     const record: TrialRecord = {
       id: trials.length + 1,
       learner: state.name,
@@ -226,7 +235,11 @@ export async function runSearch(ctx: EvalContext, options: SearchOptions): Promi
       spread: outcome.spread,
       status,
       ...(pruned && {
-        message: options.signal?.aborted ? "stopped" : "stopped early: its first splits trail the best",
+        message: options.signal?.aborted
+          ? "stopped"
+          : outcome.outOfTime
+            ? "out of time: a fit reached the budget's end before its last tree"
+            : "stopped early: its first splits trail the best",
       }),
       ...(failed && { message: "the metric is undefined on these predictions" }),
       fitSeconds: outcome.fitSeconds,
@@ -235,7 +248,7 @@ export async function runSearch(ctx: EvalContext, options: SearchOptions): Promi
     };
     const trial: SearchTrial = {
       record,
-      outcome: status === "ok" ? outcome : null,
+      outcome: status === "ok" ? kept : null,
       loss: status === "ok" ? outcome.loss : Infinity,
       trainRows: outcome.costUnits > 0 ? averageTrainRows(ctx, planned.job.sampleSize) : 0,
     };
@@ -248,7 +261,10 @@ export async function runSearch(ctx: EvalContext, options: SearchOptions): Promi
         state.secondsPerUnit === 0 ? observed : 0.5 * state.secondsPerUnit + 0.5 * observed;
     }
     account(state, outcome.costUnits, trial.loss);
-    if (status === "ok" && (best === null || better(trial, best))) best = trial;
+    if (status === "ok" && (best === null || better(trial, best))) {
+      best = trial;
+      fallback = foldModel ? { trial: record.id, model: foldModel } : null;
+    }
     if (planned.promoted) {
       state.level = level;
       state.searcher.rebase(proposal.point, trial.loss);
@@ -274,7 +290,7 @@ export async function runSearch(ctx: EvalContext, options: SearchOptions): Promi
   }
 
   function done(stoppedBy: SearchResult["stoppedBy"]): SearchResult {
-    return { trials, stoppedBy };
+    return { trials, stoppedBy, fallback };
   }
 
   function nextProposal(

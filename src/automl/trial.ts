@@ -17,6 +17,8 @@ export interface TrialJob {
    * null when time does not bound the trial. Epoch time, so worker threads and machines can read it.
    */
   readonly stopAt: number | null;
+  /** Send the best split's model back with the outcome (a fallback when the final refit does not fit the budget). */
+  readonly keepModel?: boolean;
 }
 
 export interface TrialRunner {
@@ -38,6 +40,9 @@ export function runTrialJob(
 ): Promise<TrialOutcome> {
   return evaluateTrial(ctx, job.learner, job.params, job.sampleSize, {
     now: Date.now,
+    // Fits stop at the same instant as the splits: no boosting round or tree starts past it.
+    ...(job.stopAt !== null && { deadline: job.stopAt }),
+    ...(job.keepModel === true && { keepModel: true }),
     afterFold: async (finished, losses, foldSeconds) => {
       await onSplit?.();
       if (aborted()) return true;

@@ -20,6 +20,11 @@ export interface FitOptions {
   readonly valid?: Frame;
   /** Feature columns to use; every column except the label by default. */
   readonly features?: readonly string[];
+  /**
+   * Epoch milliseconds after which no further boosting round starts: the model keeps the rounds done
+   * (at least one). For wall-clock budgets such as AutoML's; the fit is unaffected when it is not set.
+   */
+  readonly deadline?: number;
 }
 
 export interface GbdtTrainer {
@@ -104,7 +109,12 @@ function fit(
   const leaves: number[] = [];
   let bestLoss = Infinity;
   let bestRound = params.nRounds - 1;
+  const deadline = options.deadline;
   for (let round = 0; round < params.nRounds; round++) {
+    if (deadline !== undefined && round > 0 && Date.now() >= deadline) {
+      bestRound = Math.min(bestRound, round - 1);
+      break;
+    }
     const nSampled = sampleRows(ws.rows, n, params.subsample, rng);
     const features = sampleFeatures(allFeatures, params.colsampleByTree, rng);
     for (let k = 0; k < K; k++) {

@@ -24,6 +24,11 @@ export interface LearnerOptions {
   readonly preprocess?: PreprocessOptions;
   /** Seed for sampling, target-encoding folds and tree randomness; the same seed gives the same model. */
   readonly seed?: number;
+  /**
+   * Epoch milliseconds after which boosting and forests stop adding trees and keep what they have
+   * (linear fits run to the end). For wall-clock budgets such as AutoML's.
+   */
+  readonly deadline?: number;
 }
 
 export interface Learner {
@@ -51,6 +56,7 @@ export function learner(kind: LearnerKind, options: LearnerOptions = {}): Learne
   }
   const seed = options.seed ?? 0;
   const params = options.params ?? {};
+  const deadline = options.deadline !== undefined ? { deadline: options.deadline } : {};
   return {
     kind,
     async fit(frame, target) {
@@ -73,12 +79,12 @@ export function learner(kind: LearnerKind, options: LearnerOptions = {}): Learne
         const objective =
           task === "regression" ? ((params.objective as GbdtParams["objective"]) ?? "regression") : task;
         const p = { seed, ...params, objective, ...(task === "multiclass" && { nClasses }) } as GbdtParams;
-        inner = gbdt(p).fit(data, label);
+        inner = gbdt(p).fit(data, label, deadline);
       } else if (kind === "linear") {
         inner = linear({ ...params, task, ...(task === "multiclass" && { nClasses }) }).fit(data, label);
       } else {
         const p = { seed, ...params, task, ...(task === "multiclass" && { nClasses }) } as ForestParams;
-        inner = await (kind === "rf" ? randomForest(p) : extraTrees(p)).fit(data, label);
+        inner = await (kind === "rf" ? randomForest(p) : extraTrees(p)).fit(data, label, deadline);
       }
       return new TabularModel(kind, task, target, classes, preprocessor, inner);
     },

@@ -26,6 +26,8 @@ export interface GrowJob {
   readonly nSamples: number;
   /** Extra trees: one random cut per drawn feature instead of the best one. */
   readonly extraTrees: boolean;
+  /** Epoch milliseconds after which no further tree starts (each job keeps at least its first tree). */
+  readonly deadline?: number;
 }
 
 /**
@@ -271,6 +273,7 @@ export function growTrees(job: GrowJob): GrownForestTree[] {
   };
 
   for (let tree = job.treeFrom; tree < job.treeTo; tree++) {
+    if (job.deadline !== undefined && tree > job.treeFrom && Date.now() >= job.deadline) break;
     seedRng((job.seed * 1000003 + tree * 7919 + 17) >>> 0);
     weight.fill(0);
     if (job.bootstrap) {

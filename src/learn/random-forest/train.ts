@@ -39,8 +39,17 @@ export interface ForestParams {
   readonly nClasses?: number;
 }
 
+export interface ForestFitOptions {
+  readonly features?: readonly string[];
+  /**
+   * Epoch milliseconds after which no further tree starts: the forest keeps the trees grown so far
+   * (at least one per thread). For wall-clock budgets such as AutoML's.
+   */
+  readonly deadline?: number;
+}
+
 export interface ForestTrainer {
-  fit(frame: Frame, label: string, options?: { features?: readonly string[] }): Promise<ForestModel>;
+  fit(frame: Frame, label: string, options?: ForestFitOptions): Promise<ForestModel>;
 }
 
 /**
@@ -128,6 +137,7 @@ function trainer(kind: "random-forest" | "extra-trees", params: ForestParams): F
           bootstrap: params.bootstrap ?? kind === "random-forest",
           nSamples: Math.max(1, Math.round(n * maxSamples)),
           extraTrees: kind === "extra-trees",
+          ...(options.deadline !== undefined && { deadline: options.deadline }),
         },
         nTrees,
         parallel ? Math.min(threads, nTrees) : 1,
