@@ -1,24 +1,18 @@
 // The retrain policy over a real workspace: fresh-holdout comparison, promotion, rejection with an alert,
 // canary with a bake period, and the guard rails (in flight, cooldown, budget) — each decision audited.
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeTempDir } from "../../test/setup/tmp.ts";
-import { createManualClock, createSequentialIds } from "../_internal/clock.ts";
-import { silentLogger } from "../_internal/logger.ts";
-import { createDataService } from "../data/service.ts";
-import { gbdt } from "../learn/gbdt/index.ts";
-import { createRegistryEvents } from "../registry/events.ts";
-import { createRegistryService, type RegistryService } from "../registry/service.ts";
-import { openWorkspace, type Workspace } from "../workspace.ts";
+import { createManualClock } from "../_internal/clock.ts";
+import type { RegistryService } from "../registry/service.ts";
+import type { Workspace } from "../workspace.ts";
 import { createMemoryPort, type DeploymentSpec } from "./contracts.ts";
 import type { RetrainDecl } from "./desired-state.ts";
-import { createRetrainer, signatureOf, type Trainer } from "./retrain.ts";
+import { createRetrainer, type Trainer } from "./retrain.ts";
 import { createLoopRunner } from "./runner.ts";
 import { formatStory, modelEvents } from "./story.ts";
+import { gbdtTrainer, openLoopProject, type LoopProject } from "./testing/loop-project.ts";
 import { automlTrainer } from "./trainers.ts";
 
-let tmp: { path: string; remove(): void };
+let project: LoopProject;
 let ws: Workspace;
 let registry: RegistryService;
 const clock = createManualClock();
@@ -34,13 +28,7 @@ function csv(flipped: boolean, n = 1200): string {
   return `${lines.join("\n")}\n`;
 }
 
-const quickTrainer: Trainer = ({ train, target }) =>
-  Promise.resolve({
-    doc: gbdt({ objective: "binary", nRounds: 20, maxDepth: 3, seed: 1, nThreads: 1 })
-      .fit(train, target)
-      .toJSON(),
-    signature: signatureOf(train, target),
-  });
+const quickTrainer = gbdtTrainer(20);
 
 const policy: RetrainDecl = {
   on: { monitors: ["drift"] },
@@ -49,29 +37,14 @@ const policy: RetrainDecl = {
   data: { dataset: "d", window: { rows: 1000, timeColumn: "t" } },
 };
 
-async function version(flipped: boolean): Promise<void> {
-  await writeFile(join(tmp.path, "data", "d.csv"), csv(flipped));
-  await createDataService(ws).add(join(tmp.path, "data", "d.csv"), { name: "d" });
-}
+const version = (flipped: boolean): Promise<void> => project.addVersion(csv(flipped));
 
 beforeEach(async () => {
-  tmp = makeTempDir();
-  ws = await openWorkspace({
-    dir: tmp.path,
-    clock,
-    ids: createSequentialIds(),
-    logger: silentLogger,
-    env: {},
-  });
-  registry = createRegistryService({ ...ws, events: createRegistryEvents() });
-  await registry.createModel("m", { policy: { metricRules: [{ metric: "roc_auc", op: ">=" }] } });
-  await mkdir(join(tmp.path, "data"));
+  project = await openLoopProject(clock, { policy: { metricRules: [{ metric: "roc_auc", op: ">=" }] } });
+  ({ ws, registry } = project);
   await version(false);
 });
-afterEach(async () => {
-  await ws.close();
-  tmp.remove();
-});
+afterEach(() => project.close());
 
 const manual = { kind: "manual" as const, detail: {} };
 const actions = async (): Promise<string[]> =>

@@ -1,34 +1,20 @@
 // The loop runner over a real monitor: an alert starts a retrain, and a window that still alerts after that
 // retrain finished asks again (within the cooldown it is skipped, never silently dropped).
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { makeTempDir } from "../../test/setup/tmp.ts";
-import { createManualClock, createSequentialIds } from "../_internal/clock.ts";
-import { silentLogger } from "../_internal/logger.ts";
-import { createDataService } from "../data/service.ts";
-import { gbdt } from "../learn/gbdt/index.ts";
+import { createManualClock } from "../_internal/clock.ts";
 import { createMonitorService } from "../monitoring/monitors.ts";
-import { createRegistryEvents } from "../registry/events.ts";
-import { createRegistryService } from "../registry/service.ts";
-import { openWorkspace, type Workspace } from "../workspace.ts";
+import type { Workspace } from "../workspace.ts";
 import { createMemoryPort, type DeploymentSpec } from "./contracts.ts";
 import type { RetrainDecl } from "./desired-state.ts";
-import { createRetrainer, signatureOf, type Trainer } from "./retrain.ts";
+import { createRetrainer } from "./retrain.ts";
 import { createLoopRunner } from "./runner.ts";
 import { formatStory, modelEvents } from "./story.ts";
+import { gbdtTrainer, openLoopProject, type LoopProject } from "./testing/loop-project.ts";
 
-let tmp: { path: string; remove(): void };
+let project: LoopProject;
 let ws: Workspace;
 const clock = createManualClock();
-
-const trainer: Trainer = ({ train, target }) =>
-  Promise.resolve({
-    doc: gbdt({ objective: "binary", nRounds: 10, maxDepth: 3, seed: 1, nThreads: 1 })
-      .fit(train, target)
-      .toJSON(),
-    signature: signatureOf(train, target),
-  });
+const trainer = gbdtTrainer(10);
 
 /** Version `n` of dataset "d": x shifted by `shift` (drift), y = x > median. */
 async function version(shift: number): Promise<void> {
@@ -37,27 +23,15 @@ async function version(shift: number): Promise<void> {
     const x = ((i * 7919) % 1000) / 1000 + shift;
     lines.push(`${x},${x > 0.5 + shift ? 1 : 0}`);
   }
-  await writeFile(join(tmp.path, "data", "d.csv"), `${lines.join("\n")}\n`);
-  await createDataService(ws).add(join(tmp.path, "data", "d.csv"), { name: "d" });
+  await project.addVersion(`${lines.join("\n")}\n`);
 }
 
 beforeEach(async () => {
-  tmp = makeTempDir();
-  ws = await openWorkspace({
-    dir: tmp.path,
-    clock,
-    ids: createSequentialIds(),
-    logger: silentLogger,
-    env: {},
-  });
-  await mkdir(join(tmp.path, "data"));
-  await createRegistryService({ ...ws, events: createRegistryEvents() }).createModel("m", {});
+  project = await openLoopProject(clock);
+  ws = project.ws;
   await version(0);
 });
-afterEach(async () => {
-  await ws.close();
-  tmp.remove();
-});
+afterEach(() => project.close());
 
 it("retrains on an alert, and again when a later window still alerts after that retrain finished", async () => {
   const monitors = createMonitorService(ws);
@@ -76,10 +50,9 @@ it("retrains on an alert, and again when a later window still alerts after that 
     data: { dataset: "d" },
     cooldown: "1h",
   };
-  const registry = createRegistryService({ ...ws, events: createRegistryEvents() });
   const retrainer = createRetrainer({
     ws,
-    registry,
+    registry: project.registry,
     deployments: createMemoryPort<DeploymentSpec>(),
     trainer,
   });
