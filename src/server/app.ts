@@ -14,6 +14,7 @@ import {
   type TokenService,
 } from "./auth.ts";
 import { errorHandler } from "./error-handler.ts";
+import { registerIdempotency } from "./idempotency.ts";
 import { createOpenApiCollector } from "./openapi.ts";
 import { registerMlflowArtifactRoutes } from "./routes/mlflow-artifacts.ts";
 import { registerMlflowRegistryRoutes } from "./routes/mlflow-registry.ts";
@@ -136,6 +137,7 @@ export async function createApp(options: CreateAppOptions): Promise<FastifyInsta
     }
     req.principal = principal;
   });
+  registerIdempotency(app, ws);
 
   const ctx: RouteContext = {
     workspace: ws,

@@ -1,5 +1,6 @@
 // The SQL schema as TypeScript types, shared by every backend. Each module's tables arrive by migration.
 import type { Generated } from "kysely";
+import type { IdempotencyTables } from "./schema/idempotency.ts";
 import type { LoopTables } from "./schema/loop.ts";
 import type { MonitoringTables } from "./schema/monitoring.ts";
 import type { QueueTables } from "./schema/queue.ts";
@@ -259,7 +260,8 @@ export interface StepCacheTable {
 }
 
 /** Later modules declare their tables in ./schema/<module>.ts, so that parallel work does not edit one file. */
-export interface Database extends ServingTables, MonitoringTables, QueueTables, LoopTables {
+export interface Database
+  extends ServingTables, MonitoringTables, QueueTables, LoopTables, IdempotencyTables {
   meta: MetaTable;
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;

@@ -1,7 +1,14 @@
 // Explicit write transactions over one Kysely connection, shared by the SQL backends.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { setTimeout as delay } from "node:timers/promises";
 import { sql, type Kysely } from "kysely";
 import type { Database } from "./schema.ts";
+
+/**
+ * Work that must commit with every write transaction started in the current async context, run
+ * just before COMMIT (the HTTP server marks a request's idempotency key applied this way).
+ */
+export const beforeCommit = new AsyncLocalStorage<(tx: Kysely<Database>) => Promise<void>>();
 
 /**
  * Runs fn in one transaction, retrying PostgreSQL serialization failures, so both backends give
@@ -20,6 +27,7 @@ export function createTransactionRunner(
       let result;
       try {
         result = await fn(conn);
+        await beforeCommit.getStore()?.(conn);
       } catch (e) {
         await sql.raw("rollback").execute(conn);
         throw e;

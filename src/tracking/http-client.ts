@@ -1,9 +1,22 @@
 // The tracking client for a remote `loopml server`: the same run handle, sending each flushed batch as one request.
-import { HTTP_STATUS, LoopmlError, type ErrorCode } from "../errors.ts";
+import { randomUUID } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
+import { HTTP_STATUS, isLoopmlError, LoopmlError, type ErrorCode } from "../errors.ts";
 import { createRunHandle, type RunHandle, type RunHandleOptions, type RunSink } from "./run-handle.ts";
 import type { LogBatch, RunInfo, RunStatus } from "./types.ts";
 import { LITTLE_ENDIAN, POINTS_CONTENT_TYPE, encodePointsBinary, encodePointsJson } from "./wire.ts";
 import { columnsFromPoints, concatColumns } from "./columns.ts";
+
+/** The header src/server/idempotency.ts honours (the client does not load the server's code). */
+const IDEMPOTENCY_HEADER = "idempotency-key";
+/** Waits between attempts: about 32 s in all, longer than the server's lease on a key whose server crashed. */
+const RETRY_DELAYS_MS = [200, 500, 1_000, 2_000, 4_000, 8_000, 8_000, 8_000];
+const REQUEST_TIMEOUT_MS = 60_000;
+
+/** Worth another attempt: the server was unreachable or restarting, or the same key is still in flight. */
+function retryable(e: LoopmlError): boolean {
+  return e.code === "UNAVAILABLE" || (e.code === "CONFLICT" && e.details?.["inProgress"] === true);
+}
 
 export interface HttpTrackingOptions {
   /** e.g. http://127.0.0.1:5000 */
@@ -29,22 +42,48 @@ export function createHttpTracking(options: HttpTrackingOptions): HttpTracking {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (options.token !== undefined) headers["authorization"] = `Bearer ${options.token}`;
 
-  /** `body` is sent as JSON (a string is JSON text already written); bytes are binary points. */
+  /**
+   * `body` is sent as JSON (a string is JSON text already written); bytes are binary points. A lost
+   * answer, a 502/503/504 or a key still in flight is retried with backoff, each POST under one
+   * Idempotency-Key for all its attempts, so a retry never creates a second run or logs a batch twice.
+   */
   async function call<T>(method: string, path: string, body: unknown): Promise<T> {
+    const key = method === "POST" ? randomUUID() : undefined;
+    for (let attempt = 0; ; attempt++) {
+      const last = attempt >= RETRY_DELAYS_MS.length;
+      try {
+        return await callOnce<T>(method, path, body, key);
+      } catch (e) {
+        if (last || !isLoopmlError(e) || !retryable(e)) throw e;
+      }
+      await delay(RETRY_DELAYS_MS[attempt]! * (0.75 + Math.random() / 2));
+    }
+  }
+
+  async function callOnce<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    key: string | undefined,
+  ): Promise<T> {
+    const sent = {
+      ...headers,
+      ...(body instanceof Uint8Array && { "content-type": POINTS_CONTENT_TYPE }),
+      ...(key !== undefined && { [IDEMPOTENCY_HEADER]: key }),
+    };
     let res: Response;
     try {
-      res =
-        body instanceof Uint8Array
-          ? await fetch(`${base}${path}`, {
-              method,
-              headers: { ...headers, "content-type": POINTS_CONTENT_TYPE },
-              body: body as Uint8Array<ArrayBuffer>,
-            })
-          : await fetch(`${base}${path}`, {
-              method,
-              headers,
-              body: typeof body === "string" ? body : JSON.stringify(body),
-            });
+      res = await fetch(`${base}${path}`, {
+        method,
+        headers: sent,
+        body:
+          body instanceof Uint8Array
+            ? (body as Uint8Array<ArrayBuffer>)
+            : typeof body === "string"
+              ? body
+              : JSON.stringify(body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
     } catch (e) {
       throw new LoopmlError(
         "UNAVAILABLE",
@@ -53,7 +92,11 @@ export function createHttpTracking(options: HttpTrackingOptions): HttpTracking {
         { cause: e },
       );
     }
-    const text = await res.text();
+    const text = await res.text().catch((e: unknown) => {
+      throw new LoopmlError("UNAVAILABLE", `The loopml server at ${base} broke off its answer.`, undefined, {
+        cause: e,
+      });
+    });
     const json = (text === "" ? {} : JSON.parse(text)) as Record<string, unknown>;
     if (!res.ok) {
       // The server's { code, message, details } becomes the same LoopmlError here, so errors round-trip.
@@ -61,7 +104,7 @@ export function createHttpTracking(options: HttpTrackingOptions): HttpTracking {
         typeof json["code"] === "string" && json["code"] in HTTP_STATUS ? json["code"] : "INTERNAL"
       ) as ErrorCode;
       throw new LoopmlError(
-        code,
+        res.status === 502 || res.status === 504 ? "UNAVAILABLE" : code,
         typeof json["message"] === "string" ? json["message"] : `HTTP ${res.status}`,
         json["details"] as Record<string, unknown> | undefined,
       );

@@ -11,6 +11,7 @@ import * as queue from "./0008-queue.ts";
 import * as loop from "./0009-loop.ts";
 import * as trackingIndexes from "./0010-tracking-indexes.ts";
 import * as experimentRunCounts from "./0011-experiment-run-counts.ts";
+import * as idempotency from "./0012-idempotency.ts";
 
 export type Up = (db: Kysely<unknown>) => Promise<void>;
 
@@ -26,6 +27,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Up]> = [
   ["0009-loop", loop.up],
   ["0010-tracking-indexes", trackingIndexes.up],
   ["0011-experiment-run-counts", experimentRunCounts.up],
+  ["0012-idempotency", idempotency.up],
 ];
 
 export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map(([name]) => name);
