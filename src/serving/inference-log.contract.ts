@@ -107,6 +107,48 @@ export function testInferenceLog(name: string, freshStore: () => Promise<string>
       expect(f.columns["country"]).toEqual([null, null, "fr", null]);
     });
 
+    it("still reads batches stored in the first format (ids in the JSON header) next to new ones", async () => {
+      // A LIL1 blob as earlier versions wrote it: magic, header length, padded JSON header, Float64 sections.
+      let json = JSON.stringify({
+        rows: 2,
+        requestIds: ["old-0", "old-1"],
+        numeric: ["age"],
+        strings: { plan: ["pro", null] },
+        probabilities: false,
+      });
+      json += " ".repeat((8 - (json.length % 8)) % 8);
+      const floats = Float64Array.from([T0 - 2000, T0 - 1000, 1, 0, 30, NaN]);
+      const bytes = Buffer.concat([
+        Buffer.from("LIL1", "latin1"),
+        Buffer.from(Uint32Array.from([json.length]).buffer),
+        Buffer.from(json),
+        Buffer.from(floats.buffer),
+      ]);
+      const { id } = await ws.blobs.put(bytes);
+      await ws.store.transaction(async (tx) => {
+        await tx
+          .insertInto("inference_log_batches")
+          .values({
+            id: "old-batch",
+            model: "legacy",
+            version: 1,
+            rows: 2,
+            ts_min: T0 - 2000,
+            ts_max: T0 - 1000,
+            blob_id: id,
+            created_at: T0,
+          })
+          .execute();
+      });
+      await appendInferenceLog(ws, batch(2, 0, 2, { model: "legacy", inputs: { age: [40, 41] } }));
+      const f = await readInferenceLog(ws, { model: "legacy" });
+      expect(f.requestIds).toEqual(["old-0", "old-1", "r0", "r1"]);
+      expect(Array.from(f.versions)).toEqual([1, 1, 2, 2]);
+      expect(Array.from(f.predictions)).toEqual([1, 0, 0, 1]);
+      expect(Array.from(f.columns["age"] as Float64Array)).toEqual([30, NaN, 40, 41]);
+      expect(f.columns["plan"]).toEqual(["pro", null, null, null]);
+    });
+
     it("rejects malformed batches with INVALID_ARGUMENT and stores nothing", async () => {
       const bad = batch(1, 300, 3, { model: "bad" });
       bad.predictions = new Float64Array(2);

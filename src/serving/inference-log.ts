@@ -1,14 +1,26 @@
 // The inference log: predictions stored as columnar batches (a row per batch in the store, its payload in a blob), read back as one frame.
-import { endianness } from "node:os";
+import { webcrypto } from "node:crypto";
 import { LoopmlError } from "../errors.ts";
 import type { Workspace } from "../workspace.ts";
+import { checkPacked, decodeBatch, encodeBatch, type DecodedBatch } from "./inference-log-codec.ts";
+
+/** Strings packed as UTF-8 bytes: string i is `bytes` from `ends[i - 1]` (0 for the first) to `ends[i]`. */
+export interface PackedStrings {
+  readonly bytes: Uint8Array;
+  readonly ends: Uint32Array;
+}
 
 /** One columnar batch of predictions, as the server's logger hands it over. */
 export interface InferenceRecords {
   /** Registered model name and the version that answered. */
   model: string;
   version: number;
-  requestIds: string[];
+  requestIds: readonly string[];
+  /**
+   * The same ids packed, stored instead of `requestIds` when present: the server's logger copies each id's
+   * bytes as it logs, so no string per row lives on the heap until the batch is written.
+   */
+  packedRequestIds?: PackedStrings;
   /** Milliseconds since the epoch, one per row. */
   ts: Float64Array;
   /** Feature columns: numbers (NaN or null = missing) or strings (null = missing). */
@@ -42,18 +54,6 @@ export interface InferenceLogFrame {
   rows: number;
 }
 
-const MAGIC = "LIL1";
-const LITTLE_ENDIAN = endianness() === "LE";
-
-interface BlobHeader {
-  rows: number;
-  requestIds: string[];
-  /** Names of the numeric columns, in the order their Float64 sections follow ts and predictions. */
-  numeric: string[];
-  strings: Record<string, (string | null)[]>;
-  probabilities: boolean;
-}
-
 /**
  * Stores one batch: the payload as a blob, then its index row. Empty batches store nothing.
  *
@@ -64,7 +64,11 @@ interface BlobHeader {
 export async function appendInferenceLog(ws: Workspace, records: InferenceRecords): Promise<void> {
   const rows = validate(records);
   if (rows === 0) return;
-  const { id: blobId } = await ws.blobs.put(encodeBatch(records, rows));
+  const bytes = encodeBatch(records, rows);
+  // Hashed on the thread pool (the event loop only copies the bytes), then written under that id without a
+  // second hash: one file write and sync instead of a hashing stream.
+  const blobId = Buffer.from(await webcrypto.subtle.digest("SHA-256", bytes)).toString("hex");
+  await ws.blobs.putMany([{ id: blobId, bytes }]);
   let tsMin = Infinity;
   let tsMax = -Infinity;
   for (let i = 0; i < rows; i++) {
@@ -138,7 +142,7 @@ function validate(r: InferenceRecords): number {
       `An inference log batch needs a model version ≥ 1, got ${r.version}.`,
     );
   }
-  const rows = r.requestIds.length;
+  const rows = r.packedRequestIds ? r.packedRequestIds.ends.length : r.requestIds.length;
   const check = (what: string, length: number): void => {
     if (length !== rows) {
       throw new LoopmlError(
@@ -147,107 +151,13 @@ function validate(r: InferenceRecords): number {
       );
     }
   };
+  const packed = r.packedRequestIds && checkPacked(r.packedRequestIds);
+  if (packed) throw new LoopmlError("INVALID_ARGUMENT", `Inference log batch for "${r.model}": ${packed}.`);
   check("ts", r.ts.length);
   check("predictions", r.predictions.length);
   if (r.probabilities) check("probabilities", r.probabilities.length);
   for (const [name, col] of Object.entries(r.inputs)) check(`input column "${name}"`, col.length);
   return rows;
-}
-
-function isStringColumn(col: ArrayLike<number> | ReadonlyArray<string | null>): boolean {
-  if (!Array.isArray(col)) return false;
-  for (const v of col as unknown[]) if (typeof v === "string") return true;
-  return false;
-}
-
-function encodeBatch(r: InferenceRecords, rows: number): Buffer {
-  const numeric: string[] = [];
-  const strings: Record<string, (string | null)[]> = {};
-  for (const [name, col] of Object.entries(r.inputs)) {
-    if (isStringColumn(col))
-      strings[name] = Array.from(col as ReadonlyArray<string | null>, (v) => v ?? null);
-    else numeric.push(name);
-  }
-  const header: BlobHeader = {
-    rows,
-    requestIds: r.requestIds,
-    numeric,
-    strings,
-    probabilities: r.probabilities !== undefined,
-  };
-  let json = JSON.stringify(header);
-  // Pad so the Float64 sections start 8-byte aligned (8 = magic + length).
-  json += " ".repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
-  const headerBytes = Buffer.from(json, "utf8");
-  const sections = 2 + (header.probabilities ? 1 : 0) + numeric.length;
-  // A fresh ArrayBuffer starts 8-byte aligned, so each section is one Float64Array copy (little-endian hosts).
-  const bytes = new ArrayBuffer(8 + headerBytes.length + sections * rows * 8);
-  const out = Buffer.from(bytes);
-  out.write(MAGIC, 0, "latin1");
-  out.writeUInt32LE(headerBytes.length, 4);
-  headerBytes.copy(out, 8);
-  let offset = 8 + headerBytes.length;
-  const put = (values: ArrayLike<number | null>): void => {
-    const section = new Float64Array(bytes, offset, rows);
-    if (LITTLE_ENDIAN && values instanceof Float64Array) section.set(values.subarray(0, rows));
-    else {
-      for (let i = 0; i < rows; i++) {
-        const v = values[i];
-        out.writeDoubleLE(typeof v === "number" ? v : NaN, offset + i * 8);
-      }
-    }
-    offset += rows * 8;
-  };
-  put(r.ts);
-  put(r.predictions);
-  if (r.probabilities) put(r.probabilities);
-  for (const name of numeric) put(r.inputs[name] as ArrayLike<number | null>);
-  return out;
-}
-
-interface DecodedBatch {
-  version: number;
-  rows: number;
-  requestIds: string[];
-  ts: Float64Array;
-  predictions: Float64Array;
-  probabilities?: Float64Array;
-  numeric: Map<string, Float64Array>;
-  strings: Map<string, (string | null)[]>;
-  /** Row indexes inside the query window. */
-  keep: number[];
-}
-
-function decodeBatch(bytes: Buffer, version: number): DecodedBatch {
-  if (bytes.length < 8 || bytes.toString("latin1", 0, 4) !== MAGIC) {
-    throw new LoopmlError("INTERNAL", "An inference log blob is not in the expected format; this is a bug.");
-  }
-  const headerLength = bytes.readUInt32LE(4);
-  const header = JSON.parse(bytes.toString("utf8", 8, 8 + headerLength)) as BlobHeader;
-  const rows = header.rows;
-  let offset = 8 + headerLength;
-  const take = (): Float64Array => {
-    const a = new Float64Array(rows);
-    for (let i = 0; i < rows; i++) a[i] = bytes.readDoubleLE(offset + i * 8);
-    offset += rows * 8;
-    return a;
-  };
-  const ts = take();
-  const predictions = take();
-  const probabilities = header.probabilities ? take() : undefined;
-  const numeric = new Map<string, Float64Array>();
-  for (const name of header.numeric) numeric.set(name, take());
-  return {
-    version,
-    rows,
-    requestIds: header.requestIds,
-    ts,
-    predictions,
-    ...(probabilities && { probabilities }),
-    numeric,
-    strings: new Map(Object.entries(header.strings)),
-    keep: [],
-  };
 }
 
 function rowsInWindow(ts: Float64Array, since?: number, until?: number): number[] {

@@ -2,6 +2,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { toLoopmlError } from "../errors.ts";
 import type { InferenceRecords } from "./inference-log.ts";
+import { unpackStrings } from "./inference-log-codec.ts";
 import type { Batch, ModelSignature, PredictResult } from "./types.ts";
 
 export interface InferenceLoggerOptions {
@@ -59,65 +60,98 @@ export interface InferenceLogger {
   close(timeoutMs?: number): Promise<void>;
 }
 
-/** One model version's waiting rows, already columnar: logging copies numbers, it keeps no request objects alive. */
+/**
+ * One model version's waiting rows, already columnar: logging copies numbers and id bytes, it keeps no
+ * object per row alive (ids held as strings until the write survived young-generation GCs and were promoted).
+ */
 interface Pending {
   readonly model: LoggedModel;
   rows: number;
-  requestIds: string[];
-  ts: Float64Array;
-  predictions: Float64Array;
-  probabilities: Float64Array | null;
-  /** One per input: numbers for "double" inputs, cells for "string" inputs. */
-  columns: (Float64Array | (string | null)[])[];
+  capacity: number;
+  /** Section-major, `capacity` values each: ts, predictions, [probabilities], then every "double" input. */
+  numbers: Float64Array;
+  /** Request ids as UTF-8 bytes; idEnds[i] is where row i's id ends. */
+  ids: Buffer;
+  idEnds: Uint32Array;
+  idBytes: number;
+  /** Per input: its cells for "string" inputs, null for "double" inputs. */
+  strings: ((string | null)[] | null)[];
+  /** Per input: its section in `numbers`, or -1 for "string" inputs. */
+  readonly sectionOf: Int32Array;
+  /** Binary models log the positive class's probability in section 2. */
+  readonly probabilities: boolean;
 }
 
+/** Bytes held per row for ids before the id buffer grows: a UUID is 36. */
+const ID_BYTES_PER_ROW = 40;
+
 function newPending(model: LoggedModel, capacity: number): Pending {
+  const probabilities = model.signature.task === "binary";
+  let sections = probabilities ? 3 : 2;
+  const sectionOf = Int32Array.from(model.signature.inputs, (c) => (c.type === "string" ? -1 : sections++));
   return {
     model,
     rows: 0,
-    requestIds: [],
-    ts: new Float64Array(capacity),
-    predictions: new Float64Array(capacity),
-    probabilities: model.signature.task === "binary" ? new Float64Array(capacity) : null,
-    columns: model.signature.inputs.map((c) => (c.type === "string" ? [] : new Float64Array(capacity))),
+    capacity,
+    numbers: new Float64Array(sections * capacity),
+    ids: Buffer.allocUnsafeSlow(capacity * ID_BYTES_PER_ROW),
+    idEnds: new Uint32Array(capacity),
+    idBytes: 0,
+    strings: model.signature.inputs.map((c) => (c.type === "string" ? [] : null)),
+    sectionOf,
+    probabilities,
   };
 }
 
-function grow(a: Float64Array, need: number): Float64Array {
-  if (need <= a.length) return a;
-  const b = new Float64Array(Math.max(need, a.length * 2));
-  b.set(a);
-  return b;
+/** Makes room for `need` rows: each section moves to its new place. */
+function grow(g: Pending, need: number): void {
+  const capacity = Math.max(need, g.capacity * 2);
+  const sections = g.numbers.length / g.capacity;
+  const numbers = new Float64Array(sections * capacity);
+  for (let s = 0; s < sections; s++) {
+    numbers.set(g.numbers.subarray(s * g.capacity, s * g.capacity + g.rows), s * capacity);
+  }
+  const idEnds = new Uint32Array(capacity);
+  idEnds.set(g.idEnds.subarray(0, g.rows));
+  g.numbers = numbers;
+  g.idEnds = idEnds;
+  g.capacity = capacity;
+}
+
+function appendId(g: Pending, id: string): void {
+  // UTF-8 needs at most 3 bytes per UTF-16 unit: with that much room, nothing is truncated.
+  if (g.idBytes + id.length * 3 > g.ids.length) {
+    const ids = Buffer.allocUnsafeSlow(Math.max(g.ids.length * 2, g.idBytes + id.length * 3));
+    g.ids.copy(ids, 0, 0, g.idBytes);
+    g.ids = ids;
+  }
+  const at = g.idBytes + g.ids.write(id, g.idBytes, "utf8");
+  g.idBytes = at;
+  g.idEnds[g.rows] = at;
 }
 
 function append(g: Pending, batch: Batch, result: PredictResult, requestId: string, ts: number): void {
   const n = batch.nRows;
-  const r0 = g.rows;
-  const need = r0 + n;
-  g.ts = grow(g.ts, need);
-  g.predictions = grow(g.predictions, need);
-  if (g.probabilities) g.probabilities = grow(g.probabilities, need);
-  const width = g.columns.length;
-  for (let c = 0; c < width; c++) {
-    const col = g.columns[c] as Float64Array | (string | null)[];
-    if (col instanceof Float64Array) {
-      const out = grow(col, need);
-      g.columns[c] = out;
-      for (let i = 0; i < n; i++) out[r0 + i] = batch.values[i * width + c] as number;
-    } else {
-      const cells = batch.strings[c];
-      for (let i = 0; i < n; i++) col.push(cells?.[i] ?? null);
-    }
-  }
+  if (g.rows + n > g.capacity) grow(g, g.rows + n);
+  const { numbers, capacity, sectionOf } = g;
+  const width = sectionOf.length;
+  const values = batch.values;
+  const probabilities = result.probabilities;
   for (let i = 0; i < n; i++) {
-    g.requestIds.push(n === 1 ? requestId : `${requestId}:${i}`);
-    g.ts[r0 + i] = ts;
-    g.predictions[r0 + i] = result.predictions[i] as number;
+    const r = g.rows;
+    numbers[r] = ts;
+    numbers[capacity + r] = result.predictions[i] as number;
     // The positive class of a binary model; probabilities are row-major, two per row.
     if (g.probabilities)
-      g.probabilities[r0 + i] = result.probabilities ? (result.probabilities[i * 2 + 1] as number) : NaN;
+      numbers[2 * capacity + r] = probabilities ? (probabilities[i * 2 + 1] as number) : NaN;
+    for (let c = 0; c < width; c++) {
+      const section = sectionOf[c] as number;
+      if (section >= 0) numbers[section * capacity + r] = values[i * width + c] as number;
+      else g.strings[c]?.push(batch.strings[c]?.[i] ?? null);
+    }
+    appendId(g, n === 1 ? requestId : `${requestId}:${i}`);
+    g.rows = r + 1;
   }
-  g.rows = need;
 }
 
 /**
@@ -130,10 +164,11 @@ export function createInferenceLogger(
   options: InferenceLoggerOptions = DEFAULT_INFERENCE_LOGGING,
   hooks: InferenceLoggerHooks = {},
 ): InferenceLogger {
-  // One pending group per model version; replaced (not mutated) when it is handed to the writer.
-  let pending = new Map<string, Pending>();
+  // One pending group per served model version (keyed by its LoggedModel, so logging builds no key per
+  // request); replaced (not mutated) when it is handed to the writer.
+  let pending = new Map<LoggedModel, Pending>();
   /** Rows of each model version's last batch handed to the writer. */
-  const lastRows = new Map<string, number>();
+  const lastRows = new WeakMap<LoggedModel, number>();
   let pendingRows = 0;
   let writingRows = 0;
   let writing: Promise<void> = Promise.resolve();
@@ -191,14 +226,12 @@ export function createInferenceLogger(
         hooks.onRows?.(model.name, "dropped", n);
         return;
       }
-      const key = `${model.name}\u0000${model.version}`;
-      let group = pending.get(key);
-      if (!group || group.model !== model) {
-        if (group) void startWrite();
+      let group = pending.get(model);
+      if (!group) {
         // Sized like this model's previous batch: under steady traffic the columns never regrow (no copies, less garbage).
-        const capacity = Math.min(options.flushRows, Math.max(n, 64, lastRows.get(key) ?? 1024));
+        const capacity = Math.min(options.flushRows, Math.max(n, 64, lastRows.get(model) ?? 1024));
         group = newPending(model, capacity);
-        pending.set(key, group);
+        pending.set(model, group);
       }
       // Copied now: the result may be a view into a micro-batch that the runtime could reuse.
       append(group, batch, result, requestId, ts);
@@ -230,22 +263,27 @@ export function createInferenceLogger(
   };
 }
 
-/** The waiting rows of one model version as one columnar batch. */
+/** The waiting rows of one model version as one columnar batch; the ids stay packed unless a caller reads them. */
 function toRecords(g: Pending): InferenceRecords {
   const n = g.rows;
-  const inputs = g.model.signature.inputs;
+  const section = (s: number): Float64Array => g.numbers.subarray(s * g.capacity, s * g.capacity + n);
+  const packedRequestIds = { bytes: g.ids.subarray(0, g.idBytes), ends: g.idEnds.subarray(0, n) };
+  let requestIds: string[] | undefined;
   return {
     model: g.model.name,
     version: g.model.version,
-    requestIds: g.requestIds,
-    ts: g.ts.subarray(0, n),
+    get requestIds() {
+      return (requestIds ??= unpackStrings(packedRequestIds));
+    },
+    packedRequestIds,
+    ts: section(0),
     inputs: Object.fromEntries(
-      inputs.map((c, i) => {
-        const col = g.columns[i] as Float64Array | (string | null)[];
-        return [c.name, col instanceof Float64Array ? col.subarray(0, n) : col];
+      g.model.signature.inputs.map((c, i) => {
+        const s = g.sectionOf[i] as number;
+        return [c.name, s >= 0 ? section(s) : (g.strings[i] as (string | null)[])];
       }),
     ),
-    predictions: g.predictions.subarray(0, n),
-    ...(g.probabilities && { probabilities: g.probabilities.subarray(0, n) }),
+    predictions: section(1),
+    ...(g.probabilities && { probabilities: section(2) }),
   };
 }
