@@ -139,7 +139,10 @@ export async function fitLearner(
   }).fit(train, problem.target);
 }
 
-/** Whether a fit grew all the rounds or trees its parameters ask for (a deadline may have cut it short). */
+/**
+ * Whether a fit grew all the rounds or trees its parameters ask for (a deadline may have cut it short).
+ * Linear fits count as complete: at a deadline they keep usable, merely less converged, coefficients.
+ */
 export function fitComplete(model: MemberModel, params: LearnerParams): boolean {
   const asked = (name: string, fallback: number): number =>
     typeof params[name] === "number" ? params[name] : fallback;

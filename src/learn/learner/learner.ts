@@ -25,8 +25,8 @@ export interface LearnerOptions {
   /** Seed for sampling, target-encoding folds and tree randomness; the same seed gives the same model. */
   readonly seed?: number;
   /**
-   * Epoch milliseconds after which boosting and forests stop adding trees and keep what they have
-   * (linear fits run to the end). For wall-clock budgets such as AutoML's.
+   * Epoch milliseconds after which boosting and forests stop adding trees and keep what they have, and
+   * L-BFGS linear fits stop iterating. For wall-clock budgets such as AutoML's.
    */
   readonly deadline?: number;
 }
@@ -81,7 +81,11 @@ export function learner(kind: LearnerKind, options: LearnerOptions = {}): Learne
         const p = { seed, ...params, objective, ...(task === "multiclass" && { nClasses }) } as GbdtParams;
         inner = gbdt(p).fit(data, label, deadline);
       } else if (kind === "linear") {
-        inner = linear({ ...params, task, ...(task === "multiclass" && { nClasses }) }).fit(data, label);
+        inner = linear({ ...params, task, ...(task === "multiclass" && { nClasses }) }).fit(
+          data,
+          label,
+          deadline,
+        );
       } else {
         const p = { seed, ...params, task, ...(task === "multiclass" && { nClasses }) } as ForestParams;
         inner = await (kind === "rf" ? randomForest(p) : extraTrees(p)).fit(data, label, deadline);

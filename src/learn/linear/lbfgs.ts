@@ -6,6 +6,8 @@ export interface LbfgsOptions {
   readonly maxIterations?: number;
   /** Pairs of (step, gradient change) kept; 10 by default. */
   readonly memory?: number;
+  /** Epoch milliseconds after which no further iteration starts (the result is then not converged). */
+  readonly deadline?: number;
 }
 
 export interface LbfgsResult {
@@ -37,8 +39,11 @@ export function minimizeLbfgs(f: Objective, x0: Float64Array, options: LbfgsOpti
   const alpha = new Float64Array(m);
   let xNew = new Float64Array(d);
   let gNew = new Float64Array(d);
+  const deadline = options.deadline;
   for (let iter = 0; iter < maxIter; iter++) {
     if (maxAbs(g) < tol) return { x, value, iterations: iter, converged: true };
+    if (deadline !== undefined && iter > 0 && Date.now() >= deadline)
+      return { x, value, iterations: iter, converged: false };
     // Two-loop recursion: dir = -H g.
     for (let i = 0; i < d; i++) dir[i] = -(g[i] as number);
     for (let j = s.length - 1; j >= 0; j--) {

@@ -48,6 +48,7 @@ export function fitSquaredSmooth(
   y: Float64Array,
   l2: number,
   maxIter: number,
+  deadline?: number,
 ): Fitted {
   const n = y.length;
   const p = X.length;
@@ -74,7 +75,7 @@ export function fitSquaredSmooth(
       return loss / (2 * n) + 0.5 * l2 * pen;
     },
     new Float64Array(p + 1),
-    { tolerance: TOL, maxIterations: maxIter },
+    { tolerance: TOL, maxIterations: maxIter, ...(deadline !== undefined && { deadline }) },
   );
   return {
     coef: result.x.slice(0, p),
@@ -161,10 +162,12 @@ export function fitLogisticSmooth(
   K: number,
   l2: number,
   maxIter: number,
+  deadline?: number,
 ): Fitted {
   const result = minimizeLbfgs(logisticObjective(X, y, K, l2), new Float64Array(K * (X.length + 1)), {
     tolerance: TOL,
     maxIterations: maxIter,
+    ...(deadline !== undefined && { deadline }),
   });
   return { ...unpack(result.x, K, X.length), iterations: result.iterations, converged: result.converged };
 }

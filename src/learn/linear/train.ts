@@ -32,7 +32,15 @@ export interface LinearParams {
 }
 
 export interface LinearTrainer {
-  fit(frame: Frame, label: string, options?: { features?: readonly string[] }): LinearModel;
+  /**
+   * `deadline` (epoch milliseconds): L-BFGS (the L2 and unpenalised fits) starts no iteration after it and
+   * keeps its current, unconverged coefficients; coordinate descent (L1, elastic net) runs to the end.
+   */
+  fit(
+    frame: Frame,
+    label: string,
+    options?: { features?: readonly string[]; deadline?: number },
+  ): LinearModel;
 }
 
 /**
@@ -65,12 +73,15 @@ export function linear(params: LinearParams): LinearTrainer {
       if (params.task === "regression") {
         const alpha = penalty === "none" ? 0 : (params.alpha ?? 1e-4);
         const pen: Penalty = { l1: alpha * l1Ratio, l2: alpha * (1 - l1Ratio) };
-        fitted = pen.l1 > 0 ? fitSquaredL1(X, y, pen, maxIter) : fitSquaredSmooth(X, y, pen.l2, maxIter);
+        fitted =
+          pen.l1 > 0
+            ? fitSquaredL1(X, y, pen, maxIter)
+            : fitSquaredSmooth(X, y, pen.l2, maxIter, options.deadline);
       } else {
         const strength = penalty === "none" ? 0 : 1 / ((params.C ?? 1) * n);
         const pen: Penalty = { l1: strength * l1Ratio, l2: strength * (1 - l1Ratio) };
         const K = params.task === "binary" ? 1 : (params.nClasses ?? maxPlusOne(y));
-        if (pen.l1 === 0) fitted = fitLogisticSmooth(X, y, K, pen.l2, maxIter);
+        if (pen.l1 === 0) fitted = fitLogisticSmooth(X, y, K, pen.l2, maxIter, options.deadline);
         else if (K === 1) fitted = fitLogisticL1(X, y, pen, maxIter);
         // Proximal gradient needs many cheap steps rather than a few Newton ones.
         else fitted = fitMultinomialL1(X, y, K, pen, Math.max(maxIter, 100_000));
