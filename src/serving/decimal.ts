@@ -4,19 +4,25 @@
 // NumPy print for float32 features), about 120 ns each. Here a decimal is M × 10^E with M < 10^19:
 // - M < 2^53 and |E| ≤ 22: M and 10^|E| are exact doubles, so one multiply or divide is correctly rounded
 //   (Clinger's fast path);
-// - otherwise M × 10^E is formed in double-double arithmetic (about 2^-85 relative error) and its rounding
-//   is accepted only when it is at least that far from a halfway point; else NaN tells the caller to use
-//   Number() on the text. The property tests check every answer against JSON.parse.
+// - otherwise M × 10^E is formed in double-double arithmetic (within 2^-85 relative) and its rounding is
+//   accepted only when the whole interval 2^-80 around it rounds to one double; else NaN tells the
+//   caller to use Number() on the text. The property tests check every answer against JSON.parse.
 
 const EXACT = [
   1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
   1e20, 1e21, 1e22,
 ];
 
+const SPLIT = 134217729; // 2^27 + 1, Dekker's splitter (no FMA in JS)
+const TWO26 = 67108864;
+
 /** The table covers 10^-MAX_EXP … 10^MAX_EXP: products stay normal and finite for M < 10^19. */
 export const MAX_EXP = 64;
 const powHi = new Float64Array(2 * MAX_EXP + 1);
 const powLo = new Float64Array(2 * MAX_EXP + 1);
+/** powHi split in two 26-bit halves (Dekker), so a product needs only the other factor split. */
+const powHiH = new Float64Array(2 * MAX_EXP + 1);
+const powHiL = new Float64Array(2 * MAX_EXP + 1);
 for (let k = -MAX_EXP; k <= MAX_EXP; k++) {
   // hi = 10^k correctly rounded; lo = the rest, to 53 bits, from exact rational arithmetic.
   const hi = Number(`1e${k}`);
@@ -34,27 +40,10 @@ for (let k = -MAX_EXP; k <= MAX_EXP; k++) {
   }
   powHi[k + MAX_EXP] = hi;
   powLo[k + MAX_EXP] = lo;
+  const t = SPLIT * hi;
+  powHiH[k + MAX_EXP] = t - (t - hi);
+  powHiL[k + MAX_EXP] = hi - (t - (t - hi));
 }
-
-const SPLIT = 134217729; // 2^27 + 1, Dekker's splitter
-let productLow = 0;
-
-/** a × b rounded; the exact rounding error is left in productLow (Dekker's two-product, no FMA in JS). */
-function twoProduct(a: number, b: number): number {
-  const p = a * b;
-  let t = SPLIT * a;
-  const ah = t - (t - a);
-  const al = a - ah;
-  t = SPLIT * b;
-  const bh = t - (t - b);
-  const bl = b - bh;
-  productLow = al * bl - (p - ah * bh - al * bh - ah * bl);
-  return p;
-}
-
-const bits = new Float64Array(1);
-const words = new Uint32Array(bits.buffer);
-const HIGH = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0; // little-endian: high word second
 
 /**
  * The double nearest to ±(hi × 10^loDigits + lo) × 10^exp10, or NaN when this cannot be sure of the
@@ -76,24 +65,34 @@ export function decimalToDouble(
     value = exp10 >= 0 ? hi * (EXACT[exp10] as number) : hi / (EXACT[-exp10] as number);
   } else {
     if (exp10 < -MAX_EXP || exp10 > MAX_EXP) return NaN;
-    // M = mHi + mLo exactly: the product's error is an integer below 2^11 and lo < 10^4.
-    const mHi = twoProduct(hi, EXACT[loDigits] as number);
-    const mLo = productLow + lo;
-    const pHi = powHi[exp10 + MAX_EXP] as number;
-    const pLo = powLo[exp10 + MAX_EXP] as number;
-    const a = twoProduct(mHi, pHi);
-    const t = productLow + (mHi * pLo + mLo * pHi);
-    value = a + t;
-    const err = t - (value - a); // exact (Fast2Sum): |t| is far below |a|
-    bits[0] = value;
-    const high = words[HIGH] as number;
-    // A power of two has a smaller gap below it: rare enough to leave to Number().
-    if ((high & 0xfffff) === 0 && words[1 - HIGH] === 0) return NaN;
-    const exponent = (high >>> 20) & 0x7ff;
-    words[HIGH] = (exponent - 52) << 20;
-    words[1 - HIGH] = 0;
-    const halfUlp = bits[0] / 2;
-    if (Math.abs(err) + value * 8.271806125530277e-25 >= halfUlp) return NaN; // margin 2^-80 × value
+    // M = mHi + mLo exactly, mHi the nearest double: hi = h1·2^26 + h0 with h1 < 2^24 makes both
+    // partial products exact integers, and Knuth's two-sum keeps the rounding error of their sum.
+    let mHi = hi;
+    let mLo = 0;
+    if (loDigits > 0) {
+      const scale = EXACT[loDigits] as number;
+      const h1 = Math.floor(hi / TWO26);
+      const x = h1 * scale * TWO26;
+      const y = (hi - h1 * TWO26) * scale + lo;
+      mHi = x + y;
+      const z = mHi - x;
+      mLo = x - (mHi - z) + (y - z);
+    }
+    const k = exp10 + MAX_EXP;
+    const pHi = powHi[k] as number;
+    // a + (exact error) = mHi × pHi, by Dekker's two-product with pHi split ahead of time.
+    const a = mHi * pHi;
+    const s = SPLIT * mHi;
+    const ah = s - (s - mHi);
+    const al = mHi - ah;
+    const bh = powHiH[k] as number;
+    const bl = powHiL[k] as number;
+    const t = al * bl - (a - ah * bh - al * bh - ah * bl) + (mHi * (powLo[k] as number) + mLo * pHi);
+    // The exact product is within 2^-85 of a + t: when both ends of a wider interval round to the same
+    // double, so does the exact value (rounding is monotonic).
+    const margin = a * 8.271806125530277e-25; // 2^-80
+    value = a + (t + margin);
+    if (value !== a + (t - margin)) return NaN;
   }
   return negative ? -value : value;
 }

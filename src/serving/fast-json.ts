@@ -130,21 +130,40 @@ class Scanner {
   /** `[[v, …], …]` rows of `width` cells; `target[j]` is the signature position of cell j (null: j). */
   private matrix(target: Int32Array | null): void {
     const width = this.plan.width;
+    const nullable = this.plan.nullable;
+    const b = this.b;
     this.expect(0x5b); // [
     if (this.ws() === 0x5d) throw BAIL; // empty: the generic path says so
+    // The cells are the hot loop: a local cursor and inline separators, no method call per cell.
+    let i = this.i;
     for (;;) {
       const row = this.rows++;
       if (row >= this.maxRows) throw BAIL;
       this.grow(this.rows * width);
+      const values = this.values;
       const base = row * width;
-      this.expect(0x5b);
+      let c = b[i];
+      while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
+      if (c !== 0x5b) throw BAIL;
+      i++;
       for (let j = 0; j < width; j++) {
-        if (j > 0) this.expect(0x2c);
+        c = b[i];
+        while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
+        if (j > 0) {
+          if (c !== 0x2c) throw BAIL;
+          c = b[++i];
+          while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
+        }
         const col = target === null ? j : (target[j] as number);
-        this.values[base + col] = this.cell(col);
+        values[base + col] = readNumber(b, i, nullable[col] === 1);
+        i = numberEnd;
       }
-      this.expect(0x5d);
+      c = b[i];
+      while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
+      if (c !== 0x5d) throw BAIL;
+      this.i = i + 1;
       if (!this.more(0x5d)) return;
+      i = this.i;
     }
   }
 
@@ -189,7 +208,9 @@ class Scanner {
         bigger.set(out);
         out = bigger;
       }
-      out[n++] = this.cell(col);
+      this.ws();
+      out[n++] = readNumber(this.b, this.i, this.plan.nullable[col] === 1);
+      this.i = numberEnd;
       if (!this.more(0x5d)) break;
     }
     if (length >= 0 && n !== length) throw BAIL;
@@ -219,78 +240,6 @@ class Scanner {
     if (this.key() !== "data") throw BAIL;
     this.matrix(target);
     this.expect(0x7d);
-  }
-
-  /** A number, or NaN for null in a nullable column. */
-  private cell(col: number): number {
-    const b = this.b;
-    let i = this.i;
-    let c = b[i] as number;
-    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i] as number;
-    if (c === 0x6e) {
-      // null
-      if (b[i + 1] !== 0x75 || b[i + 2] !== 0x6c || b[i + 3] !== 0x6c || this.plan.nullable[col] !== 1) {
-        throw BAIL;
-      }
-      this.i = i + 4;
-      return NaN;
-    }
-    const start = i;
-    const negative = c === 0x2d;
-    if (negative) c = b[++i] as number;
-    let hi = 0;
-    let lo = 0;
-    let loDigits = 0;
-    let digits = 0;
-    let exp10 = 0;
-    let exact = true;
-    if (c === 0x30) c = b[++i] as number;
-    else if (c >= 0x31 && c <= 0x39) {
-      do {
-        if (digits < 15) hi = hi * 10 + (c - 0x30);
-        else if (digits < 19) {
-          lo = lo * 10 + (c - 0x30);
-          loDigits++;
-        } else exact = false;
-        digits++;
-        c = b[++i] as number;
-      } while (c >= 0x30 && c <= 0x39);
-    } else throw BAIL;
-    if (c === 0x2e) {
-      c = b[++i] as number;
-      if (!(c >= 0x30 && c <= 0x39)) throw BAIL;
-      do {
-        if (digits === 0 && c === 0x30) exp10--;
-        else {
-          if (digits < 15) hi = hi * 10 + (c - 0x30);
-          else if (digits < 19) {
-            lo = lo * 10 + (c - 0x30);
-            loDigits++;
-          } else exact = false;
-          digits++;
-          exp10--;
-        }
-        c = b[++i] as number;
-      } while (c >= 0x30 && c <= 0x39);
-    }
-    if (c === 0x65 || c === 0x45) {
-      c = b[++i] as number;
-      const minus = c === 0x2d;
-      if (minus || c === 0x2b) c = b[++i] as number;
-      if (!(c >= 0x30 && c <= 0x39)) throw BAIL;
-      let e = 0;
-      do {
-        if (e < 100000) e = e * 10 + (c - 0x30);
-        c = b[++i] as number;
-      } while (c >= 0x30 && c <= 0x39);
-      exp10 += minus ? -e : e;
-    }
-    this.i = i;
-    let value = exact ? decimalToDouble(negative, hi, lo, loDigits, exp10) : NaN;
-    if (value !== value) value = Number(this.b.toString("latin1", start, i));
-    // Infinity from a huge exponent: the generic path names the column and says it is not finite.
-    if (value === Infinity || value === -Infinity) throw BAIL;
-    return value;
   }
 
   /** A key without escapes, and the colon after it (`colon` false: an array item). */
@@ -355,4 +304,89 @@ class Scanner {
     bigger.set(this.values);
     this.values = bigger;
   }
+}
+
+/** Where the last readNumber stopped. */
+let numberEnd = 0;
+
+/**
+ * The JSON number (or null, as NaN, when `nullable`) starting at b[i]; sets numberEnd. Digits go to `hi`
+ * until it holds 15 (exact in a double), then up to 4 more to `lo`; longer mantissas go to Number().
+ */
+function readNumber(b: Buffer, i: number, nullable: boolean): number {
+  // Past the end b[i] is undefined, which compares false like any non-digit.
+  let c = b[i] as number;
+  if (c === 0x6e) {
+    if (b[i + 1] !== 0x75 || b[i + 2] !== 0x6c || b[i + 3] !== 0x6c || !nullable) throw BAIL;
+    numberEnd = i + 4;
+    return NaN;
+  }
+  const start = i;
+  const negative = c === 0x2d;
+  if (negative) c = b[++i] as number;
+  let hi = 0;
+  let lo = 0;
+  let loDigits = 0;
+  let exp10 = 0;
+  let room = 15;
+  let exact = true;
+  if (c === 0x30) c = b[++i] as number;
+  else if (c >= 0x31 && c <= 0x39) {
+    while (c >= 0x30 && c <= 0x39 && room > 0) {
+      hi = hi * 10 + (c - 0x30);
+      room--;
+      c = b[++i] as number;
+    }
+    while (c >= 0x30 && c <= 0x39) {
+      if (loDigits < 4) {
+        lo = lo * 10 + (c - 0x30);
+        loDigits++;
+      } else exact = false;
+      c = b[++i] as number;
+    }
+  } else throw BAIL;
+  if (c === 0x2e) {
+    c = b[++i] as number;
+    if (!(c >= 0x30 && c <= 0x39)) throw BAIL;
+    if (room === 15) {
+      while (c === 0x30) {
+        exp10--;
+        c = b[++i] as number;
+      }
+    }
+    const fraction = i;
+    while (c >= 0x30 && c <= 0x39 && room > 0) {
+      hi = hi * 10 + (c - 0x30);
+      room--;
+      c = b[++i] as number;
+    }
+    while (c >= 0x30 && c <= 0x39 && loDigits < 4) {
+      lo = lo * 10 + (c - 0x30);
+      loDigits++;
+      c = b[++i] as number;
+    }
+    exp10 -= i - fraction;
+    if (c >= 0x30 && c <= 0x39) {
+      exact = false;
+      while (c >= 0x30 && c <= 0x39) c = b[++i] as number;
+    }
+  }
+  if (c === 0x65 || c === 0x45) {
+    c = b[++i] as number;
+    const minus = c === 0x2d;
+    if (minus || c === 0x2b) c = b[++i] as number;
+    if (!(c >= 0x30 && c <= 0x39)) throw BAIL;
+    let e = 0;
+    while (c >= 0x30 && c <= 0x39) {
+      if (e < 100000) e = e * 10 + (c - 0x30);
+      c = b[++i] as number;
+    }
+    exp10 += minus ? -e : e;
+  }
+  numberEnd = i;
+  let value = exact ? decimalToDouble(negative, hi, lo, loDigits, exp10) : NaN;
+  if (value !== value) value = Number(b.toString("latin1", start, i));
+  // Infinity from a huge exponent: the generic path names the column and says it is not finite.
+  if (value === Infinity || value === -Infinity) throw BAIL;
+  return value;
 }
