@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createSequentialIds } from "../_internal/clock.ts";
 import { makeTempDir } from "../../test/setup/tmp.ts";
 import { isLoopmlError } from "../errors.ts";
+import { recordFeedback } from "../monitoring/feedback.ts";
 import { openWorkspace, type Workspace } from "../workspace.ts";
 import { appendInferenceLog, readInferenceLog } from "./inference-log.ts";
 import { pruneInferenceLog, retentionAge } from "./log-retention.ts";
@@ -105,8 +106,53 @@ describe("inference-log retention", () => {
     expect(event?.details).toMatchObject({ keptBy: ["by-rows", "by-span"] });
   });
 
+  it("keeps predictions whose late labels may still arrive while the model receives labels", async () => {
+    // One batch a day for 40 days, 10 rows each; labels arrive for day 38's predictions.
+    for (let d = 0; d < 40; d++) await log("churn", 1, T0 + d * DAY, 10);
+    for (let d = 0; d < 40; d++) await log("fraud", 1, T0 + d * DAY, 10);
+    const now = T0 + 40 * DAY;
+    ws.clock.now = () => now;
+    const labelled = await recordFeedback(ws, {
+      model: "churn",
+      labels: [{ requestId: `churn-1-${T0 + 38 * DAY}`, label: 1 }],
+    });
+    expect(labelled.unknown).toBe(0);
+
+    const report = await pruneInferenceLog(ws, "churn", { maxRows: 10 }, [], { now });
+    // The default window (30 days, the feedback lookback): days 10–38 wait for labels, day 39 is within maxRows.
+    expect(report).toMatchObject({ batches: 10, rows: 100, keptForLabels: 29 });
+    const kept = await readInferenceLog(ws, { model: "churn" });
+    expect(kept.ts[0]).toBe(T0 + 10 * DAY);
+    // A label arriving now for a 29-day-old prediction still finds it.
+    const late = await recordFeedback(ws, {
+      model: "churn",
+      labels: [{ requestId: `churn-1-${T0 + 11 * DAY}`, label: 0 }],
+    });
+    expect(late.unknown).toBe(0);
+    const event = (await ws.audit.list({ targetPrefix: "model:churn" })).find(
+      (e) => e.action === "inference-log.prune",
+    );
+    expect(event?.details).toMatchObject({ keptForLabels: 29 });
+
+    // A shorter window keeps less; 0 turns it off.
+    expect(
+      await pruneInferenceLog(ws, "churn", { maxRows: 10, labelWindowMs: 5 * DAY }, [], { now }),
+    ).toMatchObject({ batches: 25, keptForLabels: 4 });
+    expect(
+      await pruneInferenceLog(ws, "churn", { maxRows: 10, labelWindowMs: 0 }, [], { now }),
+    ).toMatchObject({
+      batches: 4,
+      keptForLabels: 0,
+    });
+    // A model that receives no labels keeps only its limits.
+    expect(await pruneInferenceLog(ws, "fraud", { maxRows: 10 }, [], { now })).toMatchObject({
+      batches: 39,
+      keptForLabels: 0,
+    });
+  });
+
   it("refuses a retention without limits or with bad ones", async () => {
-    for (const bad of [{}, { maxRows: 0 }, { maxAgeMs: -1 }]) {
+    for (const bad of [{}, { maxRows: 0 }, { maxAgeMs: -1 }, { maxRows: 5, labelWindowMs: -1 }]) {
       const e: unknown = await pruneInferenceLog(ws, "churn", bad).catch((x: unknown) => x);
       expect(isLoopmlError(e) && e.code).toBe("INVALID_ARGUMENT");
     }

@@ -1,5 +1,6 @@
-// Inference-log retention: deletes whole logged batches (index row and blob) beyond an age or row limit, never one a monitor's window still reads.
+// Inference-log retention: deletes whole logged batches (index row and blob) beyond an age or row limit, never one a monitor's window still reads nor one still waiting for late labels.
 import { LoopmlError } from "../errors.ts";
+import { DEFAULT_LOOKBACK_MS } from "../monitoring/feedback.ts";
 import { parseSpan } from "../monitoring/monitor-spec.ts";
 import type { Workspace } from "../workspace.ts";
 
@@ -9,7 +10,16 @@ export interface LogRetention {
   readonly maxAgeMs?: number;
   /** Batches beyond the newest `maxRows` rows of the model are deleted (a batch is kept whole while any of its rows is within). */
   readonly maxRows?: number;
+  /**
+   * How long after a prediction its label may still arrive (POST /v1/feedback joins labels to logged
+   * predictions by request id). While the model receives labels (one arrived within this window),
+   * batches newer than this stay past the limits. Default: DEFAULT_LABEL_WINDOW_MS; 0 turns it off.
+   */
+  readonly labelWindowMs?: number;
 }
+
+/** The feedback lookback: how far back a label's request id is searched for, so as long as a label may still find it. */
+export const DEFAULT_LABEL_WINDOW_MS = DEFAULT_LOOKBACK_MS;
 
 /** A monitor's current window over a model's log: the newest `rows` rows and/or the rows of the last `spanMs`. */
 export interface ProtectedWindow {
@@ -28,6 +38,8 @@ export interface PruneReport {
   readonly keptForMonitors: number;
   /** The monitors that kept them. */
   readonly keptBy: readonly string[];
+  /** Batches past the limits that stay because their predictions may still get late labels. */
+  readonly keptForLabels: number;
 }
 
 /** The retention option as written in loopml.yaml or a deployment: seconds as a number, or "90s", "30m", "24h", "7d", "2w". */
@@ -81,9 +93,16 @@ export async function pruneInferenceLog(
     .orderBy("id", "desc")
     .execute();
   const cutoffs = windows.map((w) => ({ monitor: w.monitor, from: windowStart(w, batches, now) }));
+  const labelsFrom = await labelWindowStart(
+    ws,
+    model,
+    retention.labelWindowMs ?? DEFAULT_LABEL_WINDOW_MS,
+    now,
+  );
   const doomed: { id: string; rows: number; blob: string }[] = [];
   const keptBy = new Set<string>();
   let keptForMonitors = 0;
+  let keptForLabels = 0;
   let newer = 0;
   for (const b of batches) {
     const rows = Number(b.rows);
@@ -96,6 +115,8 @@ export async function pruneInferenceLog(
       if (readers.length > 0) {
         keptForMonitors++;
         for (const m of readers) keptBy.add(m);
+      } else if (tsMax >= labelsFrom) {
+        keptForLabels++;
       } else if (doomed.length < MAX_BATCHES_PER_PRUNE) {
         doomed.push({ id: b.id, rows, blob: b.blob_id });
       }
@@ -108,6 +129,7 @@ export async function pruneInferenceLog(
     rows: doomed.reduce((s, d) => s + d.rows, 0),
     keptForMonitors,
     keptBy: [...keptBy].sort(),
+    keptForLabels,
   };
   if (doomed.length === 0) return { ...report, blobs: 0 };
   await ws.store.transaction(async (tx) => {
@@ -124,6 +146,7 @@ export async function pruneInferenceLog(
         rows: report.rows,
         retention: { ...retention },
         ...(keptForMonitors > 0 && { keptForMonitors, keptBy: report.keptBy }),
+        ...(keptForLabels > 0 && { keptForLabels }),
       },
     });
   });
@@ -144,6 +167,28 @@ export async function pruneInferenceLog(
     deleted++;
   }
   return { ...report, blobs: deleted };
+}
+
+/**
+ * Batches whose newest prediction is at or after this time may still get labels: now − window while the
+ * model receives labels (one arrived within the window), else +Infinity (nothing waits).
+ */
+async function labelWindowStart(
+  ws: Workspace,
+  model: string,
+  windowMs: number,
+  now: number,
+): Promise<number> {
+  if (windowMs === 0) return Infinity;
+  const from = now - windowMs;
+  const recent = await ws.store.db
+    .selectFrom("monitor_feedback")
+    .select("request_id")
+    .where("model", "=", model)
+    .where("received_at", ">=", from)
+    .limit(1)
+    .executeTakeFirst();
+  return recent ? from : Infinity;
 }
 
 /**
@@ -180,6 +225,12 @@ function checkRetention(r: LogRetention): void {
     throw new LoopmlError(
       "INVALID_ARGUMENT",
       `The retention row limit must be a whole number of rows, at least 1, got ${r.maxRows}.`,
+    );
+  }
+  if (r.labelWindowMs !== undefined && !(Number.isFinite(r.labelWindowMs) && r.labelWindowMs >= 0)) {
+    throw new LoopmlError(
+      "INVALID_ARGUMENT",
+      `The late-label window must be a duration of 0 ms or more, got ${r.labelWindowMs} ms.`,
     );
   }
   if (r.maxAgeMs === undefined && r.maxRows === undefined) {
