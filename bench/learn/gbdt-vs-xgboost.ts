@@ -1,97 +1,52 @@
 // Benchmark: loopml GBDT vs XGBoost hist (nthread=2) on the same synthetic data; prints JSON lines.
 // Run: npx tsx bench/learn/gbdt-vs-xgboost.ts   (writes bench/results/learn-gbdt.json)
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { frameFromColumns, type Frame } from "../../src/learn/frame.ts";
 import { gbdt } from "../../src/learn/gbdt/index.ts";
 import { rmse, rocAuc } from "../../src/learn/metrics.ts";
+import {
+  frameFromF64,
+  loopmlWorker,
+  measureLoopml,
+  readF64,
+  runChild,
+  type LoopmlMeasure,
+} from "./harness.ts";
 import { SHAPES, writeTask, type Task } from "./synthetic-data.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const TASKS: readonly Task[] = ["binary", "regression"];
 
-interface WorkerResult {
-  library: string;
-  task: Task;
-  fitSeconds: number;
-  /** CPU time (user + system, all threads) of the fit: less sensitive than wall time to a busy machine. */
-  fitCpuSeconds: number;
-  predictRowsPerSecond: number;
-  /** Rows per CPU-second (all threads) of the fastest prediction run. */
-  predictRowsPerCpuSecond: number;
-  peakRssMb: number;
-}
+type WorkerResult = Omit<LoopmlMeasure, "library"> & { library: string; task: Task };
 
-function readF64(path: string): Float64Array {
-  const buf = readFileSync(path);
-  const out = new Float64Array(buf.byteLength / 8);
-  new Uint8Array(out.buffer).set(buf);
-  return out;
-}
-
-function loadFrame(dir: string, task: Task, part: "train" | "test", withLabel: boolean): Frame {
+function loadFrame(dir: string, task: Task, part: "train" | "test", withLabel: boolean) {
   const shape = SHAPES[task];
   const n = part === "train" ? shape.nTrain : shape.nTest;
-  const x = readF64(join(dir, `${task}-${part}-x.f64`));
-  const columns: Record<string, Float64Array> = {};
-  for (let f = 0; f < shape.nFeatures; f++) columns[`f${f}`] = x.subarray(f * n, (f + 1) * n);
-  if (withLabel) columns.label = readF64(join(dir, `${task}-${part}-y.f64`));
-  return frameFromColumns(columns);
+  const label = withLabel ? join(dir, `${task}-${part}-y.f64`) : undefined;
+  return frameFromF64(join(dir, `${task}-${part}-x.f64`), shape.nFeatures, n, label);
 }
 
-/** Runs in a child process so that its peak RSS is loopml's alone. */
-function worker(dir: string, task: Task, outPath: string): void {
+async function worker(dir: string, task: Task, outPath: string): Promise<void> {
   const train = loadFrame(dir, task, "train", true);
   const test = loadFrame(dir, task, "test", false);
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  const model = gbdt({
-    objective: task === "binary" ? "binary" : "regression",
-    nRounds: 100,
-    maxDepth: 6,
-    learningRate: 0.1,
-    seed: 1,
-  }).fit(train, "label");
-  const fitSeconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const fitCpuSeconds = (cpu.user + cpu.system) / 1e6;
-  let best = Infinity;
-  let bestCpu = Infinity;
-  let pred: Float64Array = new Float64Array(0);
-  for (let i = 0; i < 3; i++) {
-    const t1 = performance.now();
-    const c1 = process.cpuUsage();
-    pred = model.predict(test);
-    const c = process.cpuUsage(c1);
-    best = Math.min(best, (performance.now() - t1) / 1000);
-    bestCpu = Math.min(bestCpu, (c.user + c.system) / 1e6);
-  }
-  writeFileSync(outPath, new Uint8Array(pred.buffer));
-  const result: WorkerResult = {
-    library: "loopml",
-    task,
-    fitSeconds,
-    fitCpuSeconds,
-    predictRowsPerSecond: test.nRows / best,
-    predictRowsPerCpuSecond: test.nRows / bestCpu,
-    peakRssMb: process.resourceUsage().maxRSS / 1024,
-  };
+  const measured = await measureLoopml(
+    () => {
+      const model = gbdt({
+        objective: task === "binary" ? "binary" : "regression",
+        nRounds: 100,
+        maxDepth: 6,
+        learningRate: 0.1,
+        seed: 1,
+      }).fit(train, "label");
+      return (f) => model.predict(f);
+    },
+    test,
+    outPath,
+  );
+  const result: WorkerResult = { ...measured, task };
   console.log(JSON.stringify(result));
-}
-
-function runChild(command: string, args: string[]): WorkerResult {
-  // cwd is the repository root so that "--import tsx" resolves from its node_modules.
-  const child = spawnSync(command, args, {
-    encoding: "utf8",
-    maxBuffer: 1 << 24,
-    cwd: join(here, "..", ".."),
-  });
-  if (child.status !== 0) throw new Error(`${command} ${args.join(" ")} failed:\n${child.stderr}`);
-  const line = child.stdout.trim().split("\n").pop() ?? "";
-  return JSON.parse(line) as WorkerResult;
 }
 
 function main(): void {
@@ -114,20 +69,11 @@ function main(): void {
         ],
         [
           "loopml",
-          process.execPath,
-          [
-            "--import",
-            "tsx",
-            fileURLToPath(import.meta.url),
-            "--worker",
-            dir,
-            task,
-            join(dir, `${task}-loopml.pred`),
-          ],
+          ...loopmlWorker(fileURLToPath(import.meta.url), [dir, task, join(dir, `${task}-loopml.pred`)]),
         ],
       ];
       for (const [name, command, args] of runs) {
-        const r = runChild(command, args);
+        const r = runChild<WorkerResult>(command, args);
         const quality = score(readF64(join(dir, `${task}-${name}.pred`)));
         byLib.set(name, { ...r, quality });
         const record = { bench: "learn-gbdt", ...r, [metricName]: quality, ...SHAPES[task] };
@@ -180,5 +126,5 @@ function main(): void {
 }
 
 const args = process.argv.slice(2);
-if (args[0] === "--worker") worker(args[1] as string, args[2] as Task, args[3] as string);
+if (args[0] === "--worker") await worker(args[1] as string, args[2] as Task, args[3] as string);
 else main();

@@ -1,17 +1,24 @@
 // Benchmark: loopml random forest and linear models vs scikit-learn (RandomForest n_jobs=2, LogisticRegression,
 // LinearRegression) on slices of the synthetic GBDT sets, missing values filled with training medians (this
 // scikit-learn cannot take NaN). Run: npx tsx bench/learn/rf-linear-vs-sklearn.ts  (writes bench/results/learn-rf-linear.json)
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { frameFromColumns, type Frame } from "../../src/learn/frame.ts";
+import type { Frame } from "../../src/learn/frame.ts";
 import { linear } from "../../src/learn/linear/index.ts";
 import { rmse, rocAuc } from "../../src/learn/metrics.ts";
 import { fitPreprocessor } from "../../src/learn/preprocess/index.ts";
 import { randomForest } from "../../src/learn/random-forest/index.ts";
 import { writeResults } from "../common.ts";
+import {
+  frameFromF64,
+  loopmlWorker,
+  measureLoopml,
+  readF64,
+  runChild,
+  type LoopmlMeasure,
+} from "./harness.ts";
 import { SHAPES, writeTask, type Task } from "./synthetic-data.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -24,22 +31,12 @@ const SIZES: Readonly<Record<Case, { task: Task; nTrain: number; nTest: number }
   "linear-regression": { task: "regression", nTrain: 500_000, nTest: 100_000 },
 };
 
-interface Result {
+type Result = Omit<LoopmlMeasure, "library" | "predictRowsPerCpuSecond"> & {
   library: string;
   case: Case;
-  fitSeconds: number;
-  fitCpuSeconds: number;
-  predictRowsPerSecond: number;
-  peakRssMb: number;
+  predictRowsPerCpuSecond?: number;
   coef?: number[];
-}
-
-function readF64(path: string): Float64Array {
-  const buf = readFileSync(path);
-  const out = new Float64Array(buf.byteLength / 8);
-  new Uint8Array(out.buffer).set(buf);
-  return out;
-}
+};
 
 /** Takes the first rows of the synthetic set and fills missing values with the training medians. */
 function writeCase(dir: string, c: Case): void {
@@ -73,27 +70,25 @@ function writeCase(dir: string, c: Case): void {
 
 function loadFrame(dir: string, c: Case, part: "train" | "test"): Frame {
   const { nTrain, nTest, task } = SIZES[c];
-  const n = part === "train" ? nTrain : nTest;
-  const x = readF64(join(dir, `${c}-${part}-x.f64`));
-  const columns: Record<string, Float64Array> = {};
-  for (let f = 0; f < SHAPES[task].nFeatures; f++) columns[`f${f}`] = x.subarray(f * n, (f + 1) * n);
-  if (part === "train") columns.label = readF64(join(dir, `${c}-train-y.f64`));
-  return frameFromColumns(columns);
+  const label = part === "train" ? join(dir, `${c}-train-y.f64`) : undefined;
+  return frameFromF64(
+    join(dir, `${c}-${part}-x.f64`),
+    SHAPES[task].nFeatures,
+    part === "train" ? nTrain : nTest,
+    label,
+  );
 }
 
-/** Runs in a child process so that its peak RSS is loopml's alone. */
 async function worker(dir: string, c: Case, outPath: string): Promise<void> {
   const { task } = SIZES[c];
   const train = loadFrame(dir, c, "train");
   const test = loadFrame(dir, c, "test");
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  let predict: (f: Frame) => Float64Array;
   let coef: number[] | undefined;
-  if (c.startsWith("rf")) {
-    const model = await randomForest({ task, nTrees: 100, seed: 1 }).fit(train, "label");
-    predict = (f) => model.predict(f);
-  } else {
+  const fit = async (): Promise<(f: Frame) => Float64Array> => {
+    if (c.startsWith("rf")) {
+      const model = await randomForest({ task, nTrees: 100, seed: 1 }).fit(train, "label");
+      return (f) => model.predict(f);
+    }
     const features = train.columns.map((col) => col.name).filter((name) => name !== "label");
     const { preprocessor, train: z } = fitPreprocessor(train, { features, standardize: true });
     const withLabel = { nRows: z.nRows, columns: [...z.columns, train.columns[train.columns.length - 1]!] };
@@ -101,39 +96,11 @@ async function worker(dir: string, c: Case, outPath: string): Promise<void> {
       task === "binary"
         ? linear({ task: "binary", C: 1 }).fit(withLabel, "label")
         : linear({ task: "regression", penalty: "none" }).fit(withLabel, "label");
-    predict = (f) => model.predict(preprocessor.transform(f));
     coef = Array.from(model.coef);
-  }
-  const fitSeconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  let best = Infinity;
-  let pred: Float64Array = new Float64Array(0);
-  for (let i = 0; i < 3; i++) {
-    const t1 = performance.now();
-    pred = predict(test);
-    best = Math.min(best, (performance.now() - t1) / 1000);
-  }
-  writeFileSync(outPath, new Uint8Array(pred.buffer));
-  const result: Result = {
-    library: "loopml",
-    case: c,
-    fitSeconds,
-    fitCpuSeconds: (cpu.user + cpu.system) / 1e6,
-    predictRowsPerSecond: test.nRows / best,
-    peakRssMb: process.resourceUsage().maxRSS / 1024,
-    ...(coef && { coef }),
+    return (f) => model.predict(preprocessor.transform(f));
   };
+  const result: Result = { ...(await measureLoopml(fit, test, outPath)), case: c, ...(coef && { coef }) };
   console.log(JSON.stringify(result));
-}
-
-function runChild(command: string, args: string[]): Result {
-  const child = spawnSync(command, args, {
-    encoding: "utf8",
-    maxBuffer: 1 << 24,
-    cwd: join(here, "..", ".."),
-  });
-  if (child.status !== 0) throw new Error(`${command} ${args.join(" ")} failed:\n${child.stderr}`);
-  return JSON.parse(child.stdout.trim().split("\n").pop() ?? "") as Result;
 }
 
 async function main(): Promise<void> {
@@ -155,21 +122,9 @@ async function main(): Promise<void> {
           "/usr/bin/python3",
           [join(here, "sklearn_ref.py"), dir, c, join(dir, `${c}-sk.pred`)],
         ],
-        [
-          "loopml",
-          process.execPath,
-          [
-            "--import",
-            "tsx",
-            fileURLToPath(import.meta.url),
-            "--worker",
-            dir,
-            c,
-            join(dir, `${c}-loopml.pred`),
-          ],
-        ],
+        ["loopml", ...loopmlWorker(fileURLToPath(import.meta.url), [dir, c, join(dir, `${c}-loopml.pred`)])],
       ] as const) {
-        const r = runChild(command, [...args]);
+        const r = runChild<Result>(command, args);
         const quality = score(readF64(join(dir, `${c}-${name === "loopml" ? "loopml" : "sk"}.pred`)));
         runs[name] = { ...r, quality };
         const { coef: _coef, ...shown } = r;
