@@ -12,8 +12,12 @@ export const IDEMPOTENCY_HEADER = "idempotency-key";
 export const REPLAYED_HEADER = "idempotent-replayed";
 /** How long a key and its answer are kept. */
 export const KEY_TTL_MS = 24 * 3600_000;
-/** An attempt not applied within this time is presumed dead (its server crashed) and may be taken over. */
-export const LEASE_MS = 30_000;
+/**
+ * An attempt not applied within this time is presumed dead (its server crashed) and may be taken over.
+ * Short on purpose: a slow attempt that is still alive is fenced out when it tries to commit, so a
+ * takeover costs work, never a duplicate.
+ */
+export const LEASE_MS = 10_000;
 
 const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
 const SWEEP_EVERY_MS = 10 * 60_000;

@@ -47,13 +47,16 @@ export function createHttpTracking(options: HttpTrackingOptions): HttpTracking {
    * answer, a 502/503/504 or a key still in flight is retried with backoff, each POST under one
    * Idempotency-Key for all its attempts, so a retry never creates a second run or logs a batch twice.
    */
-  async function call<T>(method: string, path: string, body: unknown): Promise<T> {
+  async function call<T>(method: string, path: string, body: unknown, answerless = false): Promise<T> {
     const key = method === "POST" ? randomUUID() : undefined;
     for (let attempt = 0; ; attempt++) {
       const last = attempt >= RETRY_DELAYS_MS.length;
       try {
         return await callOnce<T>(method, path, body, key);
       } catch (e) {
+        // The server crashed between committing this write and storing its answer: for a write whose
+        // answer carries nothing (a batch, inputs), knowing it was applied is all the caller needs.
+        if (answerless && isLoopmlError(e, "CONFLICT") && e.details?.["applied"] === true) return {} as T;
         if (last || !isLoopmlError(e) || !retryable(e)) throw e;
       }
       await delay(RETRY_DELAYS_MS[attempt]! * (0.75 + Math.random() / 2));
@@ -118,7 +121,12 @@ export function createHttpTracking(options: HttpTrackingOptions): HttpTracking {
       const only = (metrics ?? []).length + (rest.params ?? []).length + (rest.tags ?? []).length === 0;
       if (columns && only && LITTLE_ENDIAN) {
         // A flush of the run handle: points alone, in binary (nothing printed or parsed).
-        await call("POST", `/api/v1/runs/${encodeURIComponent(runId)}/batch`, encodePointsBinary(columns));
+        await call(
+          "POST",
+          `/api/v1/runs/${encodeURIComponent(runId)}/batch`,
+          encodePointsBinary(columns),
+          true,
+        );
         return;
       }
       // Points as objects (JSON would turn NaN into null) join the columns.
@@ -130,16 +138,18 @@ export function createHttpTracking(options: HttpTrackingOptions): HttpTracking {
         points.key.length > 0
           ? `${others.slice(0, -1)}${others === "{}" ? "" : ","}"points":${encodePointsJson(points)}}`
           : others;
-      await call("POST", `/api/v1/runs/${encodeURIComponent(runId)}/batch`, body);
+      await call("POST", `/api/v1/runs/${encodeURIComponent(runId)}/batch`, body, true);
     },
     endRun: async (runId: string, status: RunStatus) => {
       await call("PATCH", `/api/v1/runs/${encodeURIComponent(runId)}`, { status });
     },
     logInputs: async (runId: string, refs: readonly string[], context?: string) => {
-      await call("POST", `/api/v1/runs/${encodeURIComponent(runId)}/inputs`, {
-        inputs: refs,
-        ...(context !== undefined && { context }),
-      });
+      await call(
+        "POST",
+        `/api/v1/runs/${encodeURIComponent(runId)}/inputs`,
+        { inputs: refs, ...(context !== undefined && { context }) },
+        true,
+      );
     },
   };
 
