@@ -25,7 +25,7 @@ function gaussian(rng: Rng): number {
  * Binary: 28 features (gaussian, uniform, products, a quantised one with many ties, two with 10% missing);
  * the label is drawn from a logistic model with interactions and steps, so the best AUC is well below 1.
  */
-function binaryRows(n: number, rng: Rng): { x: Float64Array; y: Float64Array } {
+export function binaryRows(n: number, rng: Rng): { x: Float64Array; y: Float64Array } {
   const p = 28;
   const x = new Float64Array(p * n);
   const y = new Float64Array(n);
@@ -62,7 +62,7 @@ function binaryRows(n: number, rng: Rng): { x: Float64Array; y: Float64Array } {
 }
 
 /** Regression: 20 features, a smooth non-linear signal with interactions and a step, gaussian noise. */
-function regressionRows(n: number, rng: Rng): { x: Float64Array; y: Float64Array } {
+export function regressionRows(n: number, rng: Rng): { x: Float64Array; y: Float64Array } {
   const p = 20;
   const x = new Float64Array(p * n);
   const y = new Float64Array(n);
