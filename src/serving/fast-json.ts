@@ -145,6 +145,7 @@ class Scanner {
       let c = b[i];
       while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
       if (c !== 0x5b) throw BAIL;
+      const rowStart = i;
       i++;
       for (let j = 0; j < width; j++) {
         c = b[i];
@@ -163,6 +164,7 @@ class Scanner {
       if (c !== 0x5d) throw BAIL;
       this.i = i + 1;
       if (!this.more(0x5d)) return;
+      if (row === 0) this.reserve(this.i - rowStart, width);
       i = this.i;
     }
   }
@@ -296,6 +298,16 @@ class Scanner {
     while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
     this.i = i;
     return c ?? -1;
+  }
+
+  /** Sizes the values for the rows the rest of the body can hold if they are as long as the first. */
+  private reserve(rowBytes: number, width: number): void {
+    const rows = Math.min(this.maxRows, 1 + Math.ceil((this.b.length - this.i) / rowBytes));
+    if (rows * width > this.values.length) {
+      const sized = new Float64Array(rows * width);
+      sized.set(this.values.subarray(0, width));
+      this.values = sized;
+    }
   }
 
   private grow(size: number): void {
