@@ -7,7 +7,7 @@ import { createRegistryEvents } from "../registry/events.ts";
 import { createRegistryService } from "../registry/service.ts";
 import { createDeploymentService, splitModelRef } from "../serving/deployments.ts";
 import type { Workspace } from "../workspace.ts";
-import { dockerPackage, k8sPackage, lambdaPackage, type ServeTarget } from "./packaging.ts";
+import { dockerPackage, k8sName, k8sPackage, lambdaPackage, type ServeTarget } from "./packaging.ts";
 import type { ScaffoldFile } from "./scaffold.ts";
 
 export type PackageKind = "docker" | "k8s" | "lambda";
@@ -89,7 +89,8 @@ export async function writeServingPackage(ws: Workspace, req: PackageRequest): P
   else if (req.kind === "k8s") {
     files = k8sPackage({
       ...common,
-      image: req.image ?? `${req.name.toLowerCase()}-serving:latest`,
+      // The tag loopml deploy docker tells to build.
+      image: req.image ?? `${k8sName(req.name)}-serving:latest`,
       ...(req.replicas !== undefined && { replicas: req.replicas }),
       ...(req.minReplicas !== undefined && { minReplicas: req.minReplicas }),
       ...(req.maxReplicas !== undefined && { maxReplicas: req.maxReplicas }),

@@ -17,7 +17,7 @@ import { loadRuntime } from "../serving/runtimes/load.ts";
 import { registerServingRoutes } from "../serving/server.ts";
 import { openWorkspace, type Workspace } from "../workspace.ts";
 import { writeServingPackage } from "./package-model.ts";
-import { k8sObjects, type K8sOptions, type ServeTarget } from "./packaging.ts";
+import { dockerPackage, k8sObjects, type K8sOptions, type ServeTarget } from "./packaging.ts";
 import { officialSchemaProblems, servingSetProblems } from "./testing/k8s-validate.ts";
 
 /** Moves a field to a new key, as a typo would. */
@@ -255,6 +255,34 @@ describe("deploy k8s", () => {
     expect(servingSetProblems(docs)).toEqual([]);
     breakIt(docs);
     expect(servingSetProblems(docs).join("\n")).toMatch(message);
+  });
+
+  it("defaults to the image loopml deploy docker builds, and a floor that fits a small --max-replicas", async () => {
+    const out = join(tmp.path, "k8s-defaults");
+    await writeServingPackage(ws, { kind: "k8s", name: "Churn_Model", out, loopmlVersion: "0.1.0" });
+    const [deployment] = parseAllDocuments(readFileSync(join(out, "serving.yaml"), "utf8")).map(
+      (d) => d.toJS() as unknown,
+    );
+    const docker = dockerPackage({
+      name: "Churn_Model",
+      target: { kind: "alias", model: "Churn_Model", alias: "production" },
+      loopmlVersion: "0.1.0",
+    });
+    const tag = /docker build -t (\S+) \./.exec(docker[0]?.content ?? "")?.[1];
+    expect(tag).toBe("churn-model-serving");
+    expect(at(container(deployment), "image")).toBe(`${tag}:latest`);
+
+    const one = objects({ maxReplicas: 1 });
+    expect(servingSetProblems(one)).toEqual([]);
+    expect([at(one[0], "spec", "replicas"), at(one[2], "spec", "minReplicas")]).toEqual([1, 1]);
+    let refused: unknown;
+    try {
+      objects({ minReplicas: 5, maxReplicas: 3 });
+    } catch (e) {
+      refused = e;
+    }
+    expect(isLoopmlError(refused, "INVALID_ARGUMENT")).toBe(true);
+    expect((refused as Error).message).toMatch(/minimum 5 replicas is above its maximum 3/);
   });
 
   it("refuses to overwrite without --force and names unknown models", async () => {

@@ -1,5 +1,6 @@
 // Packaging a served model (pure: file names and contents, no IO): Dockerfile, Kubernetes manifests, AWS Lambda handler + SAM template.
 import { stringify } from "yaml";
+import { LoopmlError } from "../errors.ts";
 import type { ScaffoldFile } from "./scaffold.ts";
 
 /** What the server in the package serves. */
@@ -128,6 +129,14 @@ function packageJson(name: string, loopmlVersion: string): string {
 export function k8sObjects(o: K8sOptions): Record<string, unknown>[] {
   const name = k8sName(o.name);
   const port = o.port ?? 8080;
+  const maxReplicas = o.maxReplicas ?? 10;
+  // The default floor of 2 gives way to a smaller ceiling: --max-replicas 1 alone means one replica.
+  const minReplicas = o.minReplicas ?? Math.min(2, maxReplicas);
+  if (minReplicas > maxReplicas)
+    throw new LoopmlError(
+      "INVALID_ARGUMENT",
+      `The autoscaler's minimum ${minReplicas} replicas is above its maximum ${maxReplicas}; lower --min-replicas or raise --max-replicas.`,
+    );
   const labels = {
     "app.kubernetes.io/name": name,
     "app.kubernetes.io/component": "serving",
@@ -153,7 +162,7 @@ export function k8sObjects(o: K8sOptions): Record<string, unknown>[] {
     kind: "Deployment",
     metadata: { name, labels },
     spec: {
-      replicas: o.replicas ?? o.minReplicas ?? 2,
+      replicas: o.replicas ?? minReplicas,
       selector: { matchLabels: selector },
       // Never fewer ready replicas than asked for while rolling: a new image comes up before an old one goes.
       strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
@@ -201,8 +210,8 @@ export function k8sObjects(o: K8sOptions): Record<string, unknown>[] {
     metadata: { name, labels },
     spec: {
       scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name },
-      minReplicas: o.minReplicas ?? 2,
-      maxReplicas: o.maxReplicas ?? 10,
+      minReplicas,
+      maxReplicas,
       metrics: [
         {
           type: "Resource",
