@@ -8,7 +8,10 @@ import { usePostgres } from "../../test/setup/postgres.ts";
 import { makeTempDir } from "../../test/setup/tmp.ts";
 import { openWorkspace, type Workspace } from "../workspace.ts";
 import { createApp } from "./app.ts";
-import { KEY_TTL_MS, LEASE_MS, REPLAYED_HEADER } from "./idempotency.ts";
+import { isLoopmlError } from "../errors.ts";
+import { beforeCommit } from "../store/transaction.ts";
+import { createTrackingService } from "../tracking/service.ts";
+import { KEY_TTL_MS, LEASE_MS, markApplied, REPLAYED_HEADER } from "./idempotency.ts";
 
 const pg = usePostgres("idempotency");
 suite("sqlite", () => undefined);
@@ -226,6 +229,21 @@ function suite(backend: string, storeUrl: () => string | undefined): void {
         const again = await post(url, versionBody, "abandoned");
         expect(again.body).toBe(res.body);
         expect(await count("select count(*) as n from model_versions")).toBe(before + 1);
+      });
+
+      it("an attempt whose key was taken over cannot commit: its write rolls back", async () => {
+        await plant("fenced", "f".repeat(64), { applied: 0, startedAgo: 0 });
+        const before = await count("select count(*) as n from experiments");
+        const stale = { actor: "local:test", key: "fenced", owner: "not-the-owner", applied: false };
+        const err = await beforeCommit
+          .run(
+            (tx) => markApplied(tx, stale),
+            () => createTrackingService(ws).createExperiment("fenced-out"),
+          )
+          .catch((e: unknown) => e);
+        expect(isLoopmlError(err, "CONFLICT")).toBe(true);
+        expect(stale.applied).toBe(false);
+        expect(await count("select count(*) as n from experiments")).toBe(before);
       });
 
       it("a key is kept for 24 hours, then forgotten", async () => {

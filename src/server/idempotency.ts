@@ -22,7 +22,7 @@ export const LEASE_MS = 10_000;
 const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
 const SWEEP_EVERY_MS = 10 * 60_000;
 
-interface Attempt {
+export interface Attempt {
   readonly actor: string;
   readonly key: string;
   readonly owner: string;
@@ -215,7 +215,8 @@ export function registerIdempotency(app: FastifyInstance, ws: Workspace): void {
   }
 }
 
-async function markApplied(tx: Kysely<Database>, attempt: Attempt): Promise<void> {
+/** Exported for tests: the fenced mark that every write transaction of an attempt makes before COMMIT. */
+export async function markApplied(tx: Kysely<Database>, attempt: Attempt): Promise<void> {
   const r = await tx
     .updateTable("idempotency_keys")
     .set({ applied: 1 })
