@@ -68,6 +68,8 @@ class StopAt(xgb.callback.TrainingCallback):
 
 
 cut_trials = 0
+# Seconds a refit of the best trial so far is expected to take: trials stop early enough to leave them.
+refit_reserve = 0.0
 # loopml validates large tables on one 20% holdout (folds = 1), small ones by k-fold: the same here.
 folds = meta["folds"]
 holdout = folds <= 1
@@ -91,7 +93,7 @@ def objective(trial):
     )
     global cut_trials
     rounds = trial.suggest_int("num_boost_round", 20, 1000, log=True)
-    stop = StopAt(search_end)
+    stop = StopAt(min(search_end, budget_end - refit_reserve))
     if holdout:
         log = {}
         xgb.train(params, dfit, num_boost_round=rounds, evals=[(dhold, "test")], evals_result=log,
@@ -115,8 +117,9 @@ def leave_time_for_refit(study, trial):
         return
     # A trial fits `folds` models on (k-1)/k of the rows (one on 80% for a holdout); the refit one on all.
     share = 0.8 if holdout else (folds - 1) / folds
-    refit = study.best_trial.duration.total_seconds() / max(1, folds) / share
-    if time.perf_counter() + refit > budget_end:
+    global refit_reserve
+    refit_reserve = study.best_trial.duration.total_seconds() / max(1, folds) / share
+    if time.perf_counter() + refit_reserve > budget_end:
         study.stop()
 
 
