@@ -27,6 +27,7 @@ export interface PackageOptions {
 
 export interface K8sOptions extends PackageOptions {
   readonly image: string;
+  /** A fixed replica count in the Deployment (default none: the autoscaler sets it, from --min-replicas up). */
   readonly replicas?: number;
   readonly minReplicas?: number;
   readonly maxReplicas?: number;
@@ -162,7 +163,9 @@ export function k8sObjects(o: K8sOptions): Record<string, unknown>[] {
     kind: "Deployment",
     metadata: { name, labels },
     spec: {
-      replicas: o.replicas ?? minReplicas,
+      // Left to the autoscaler unless asked for: a spec.replicas here would reset the scale on every
+      // `kubectl apply` (the deploy workflow applies on each release), dropping a scaled-up service to the floor.
+      ...(o.replicas !== undefined && { replicas: o.replicas }),
       selector: { matchLabels: selector },
       // Never fewer ready replicas than asked for while rolling: a new image comes up before an old one goes.
       strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
