@@ -62,6 +62,17 @@ describe("memoryVerdict", () => {
     ).toBe(false);
   });
 
+  it("calls an early peak that is given back flat (the 3-minute run: 249 MB at 80 s, then 187 MB), and reports it", () => {
+    const v = memoryVerdict(
+      curve((t) => (t < 80 ? 213 + (t / 80) * 36 : 187)),
+      18,
+      180 * 10,
+    );
+    expect(v.maxAboveMedian).toBeGreaterThan(0.3);
+    expect(v.lateMaxAboveMedian).toBe(0);
+    expect(v.flat).toBe(true);
+  });
+
   it("does not call two readings a trend", () => {
     expect(memoryVerdict(curve(() => 200).slice(0, 31), 60, 600).flat).toBe(false);
   });
