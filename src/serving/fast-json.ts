@@ -81,6 +81,45 @@ export function decodeFast(
   }
 }
 
+/** The datatypes of Open Inference V2 tensors that carry numbers. */
+export const NUMERIC_DATATYPES: ReadonlySet<string> = new Set([
+  "BOOL",
+  "UINT8",
+  "UINT16",
+  "UINT32",
+  "UINT64",
+  "INT8",
+  "INT16",
+  "INT32",
+  "INT64",
+  "FP16",
+  "FP32",
+  "FP64",
+]);
+
+/**
+ * The batch in an Open Inference V2 body holding one numeric tensor of shape [n, nInputs] (data flat or
+ * nested, row-major) and optionally a string "id"; null for anything else (per-column tensors,
+ * "outputs", "parameters", …), which the route decodes from JSON.parse.
+ *
+ * @example
+ * decodeFastTensor(Buffer.from('{"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP64", "data": [1, 2]}]}'), signature, DEFAULT_LIMITS);
+ */
+export function decodeFastTensor(
+  body: Buffer,
+  signature: ModelSignature,
+  limits: DecodeLimits,
+): { readonly batch: Batch; readonly id: string | undefined } | null {
+  const plan = planOf(signature);
+  if (plan === null || limits.rowOffset) return null;
+  try {
+    return new Scanner(body, plan, limits.maxRows, signature).tensorBody();
+  } catch (e) {
+    if (e === BAIL) return null;
+    throw e;
+  }
+}
+
 class Scanner {
   private i = 0;
   private values: Float64Array;
@@ -125,6 +164,97 @@ class Scanner {
       probabilities,
       explain,
     };
+  }
+
+  tensorBody(): { batch: Batch; id: string | undefined } {
+    let id: string | undefined;
+    let inputs = false;
+    this.expect(0x7b);
+    if (this.ws() === 0x7d) throw BAIL;
+    for (;;) {
+      const name = this.key();
+      if (name === "id" && id === undefined) id = this.key(false);
+      else if (name === "inputs" && !inputs) {
+        inputs = true;
+        this.expect(0x5b);
+        this.tensor();
+        this.expect(0x5d);
+      } else throw BAIL;
+      if (!this.more(0x7d)) break;
+    }
+    if (this.ws() !== -1 || !inputs) throw BAIL;
+    const n = this.rows * this.plan.width;
+    const values = this.values.length === n ? this.values : this.values.subarray(0, n);
+    return { batch: { nRows: this.rows, values, strings: this.plan.strings }, id };
+  }
+
+  /** `{"name", "shape": [n, width], "datatype", "data"}`, each once, the data n × width cells. */
+  private tensor(): void {
+    const width = this.plan.width;
+    let name: string | undefined;
+    let datatype: string | undefined;
+    let rows = -1;
+    let cells = -1;
+    this.expect(0x7b);
+    for (;;) {
+      const key = this.key();
+      if (key === "name" && name === undefined) name = this.key(false);
+      else if (key === "datatype" && datatype === undefined) datatype = this.key(false);
+      else if (key === "shape" && rows < 0) {
+        this.expect(0x5b);
+        rows = this.integer();
+        this.expect(0x2c);
+        if (this.integer() !== width) throw BAIL;
+        this.expect(0x5d);
+      } else if (key === "data" && cells < 0) cells = this.flat(0, 0);
+      else throw BAIL;
+      if (!this.more(0x7d)) break;
+    }
+    // The generic path reads a [n, 1] tensor named after the only column as that column: same values.
+    if (name === undefined || datatype === undefined || !NUMERIC_DATATYPES.has(datatype)) throw BAIL;
+    if (rows <= 0 || rows > this.maxRows || cells !== rows * width) throw BAIL;
+    this.rows = rows;
+  }
+
+  /** Appends the numbers of a (possibly nested) array to values; returns the new count. */
+  private flat(count: number, depth: number): number {
+    const width = this.plan.width;
+    if (depth > 8) throw BAIL;
+    this.expect(0x5b);
+    if (this.ws() === 0x5d) {
+      this.i++;
+      return count;
+    }
+    for (;;) {
+      if (this.ws() === 0x5b) count = this.flat(count, depth + 1);
+      else {
+        if (count >= this.maxRows * width) throw BAIL;
+        this.grow(count + 1);
+        this.values[count] = readNumber(this.b, this.i, this.plan.nullable[count % width] === 1);
+        this.i = numberEnd;
+        count++;
+      }
+      if (!this.more(0x5d)) return count;
+    }
+  }
+
+  /** A non-negative integer in plain digits. */
+  private integer(): number {
+    const b = this.b;
+    let c = this.ws();
+    let i = this.i;
+    if (c === 0x30) {
+      this.i = i + 1;
+      return 0;
+    }
+    if (!(c >= 0x31 && c <= 0x39)) throw BAIL;
+    let v = 0;
+    while (c >= 0x30 && c <= 0x39 && v < 1e9) {
+      v = v * 10 + (c - 0x30);
+      c = b[++i] as number;
+    }
+    this.i = i;
+    return v;
   }
 
   /** `[[v, …], …]` rows of `width` cells; `target[j]` is the signature position of cell j (null: j). */

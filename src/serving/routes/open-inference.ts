@@ -2,8 +2,9 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import packageJson from "../../../package.json" with { type: "json" };
 import { LoopmlError } from "../../errors.ts";
-import { decodeColumns, decodeRows } from "../decode.ts";
-import { bodyValue, routeWithBody } from "../json-body.ts";
+import { decodeColumns, decodeRows, type DecodeLimits } from "../decode.ts";
+import { decodeFastTensor, NUMERIC_DATATYPES } from "../fast-json.ts";
+import { bodyValue, JsonBody, routeWithBody } from "../json-body.ts";
 import type { ServedModel } from "../models.ts";
 import type { ServingContext } from "../server.ts";
 import type { Batch, ModelSignature } from "../types.ts";
@@ -19,21 +20,6 @@ interface Tensor {
   readonly datatype: string;
   readonly data: unknown;
 }
-
-const NUMERIC = new Set([
-  "BOOL",
-  "UINT8",
-  "UINT16",
-  "UINT32",
-  "UINT64",
-  "INT8",
-  "INT16",
-  "INT32",
-  "INT64",
-  "FP16",
-  "FP32",
-  "FP64",
-]);
 
 export function registerOpenInferenceRoutes(app: FastifyInstance, ctx: ServingContext): void {
   app.get("/v2", () => ({ name: "loopml", version: packageJson.version, extensions: [] }));
@@ -60,10 +46,13 @@ export function registerOpenInferenceRoutes(app: FastifyInstance, ctx: ServingCo
   const infer = async (request: FastifyRequest<{ Params: ModelParams }>) => {
     const { name, version } = request.params;
     const model = routeWithBody(request.body, () => ctx.route(request, name, version));
-    const body = (bodyValue(request.body) ?? {}) as Record<string, unknown>;
     const signature = model.runtime.signature;
-    const batch = decodeTensors(signature, body.inputs, ctx);
-    const result = await ctx.predict(model, batch, "v2", typeof body.id === "string" ? body.id : undefined);
+    const raw = request.body;
+    const fast = raw instanceof JsonBody ? decodeFastTensor(raw.raw, signature, ctx.limits) : null;
+    const body = (fast ? {} : (bodyValue(raw) ?? {})) as Record<string, unknown>;
+    const batch = fast ? fast.batch : decodeTensors(signature, body.inputs, ctx.limits);
+    const id = fast ? fast.id : typeof body.id === "string" ? body.id : undefined;
+    const result = await ctx.predict(model, batch, "v2", id);
     const n = batch.nRows;
     const outputs = [
       { name: "predictions", shape: [n], datatype: "FP64", data: Array.from(result.predictions) },
@@ -83,7 +72,7 @@ export function registerOpenInferenceRoutes(app: FastifyInstance, ctx: ServingCo
       model_version: model.version,
       outputs: wanted ? outputs.filter((o) => wanted.has(o.name)) : outputs,
     };
-    if (typeof body.id === "string") response.id = body.id;
+    if (id !== undefined) response.id = id;
     return response;
   };
   app.post("/v2/models/:name/infer", infer);
@@ -128,7 +117,7 @@ function requestedOutputs(outputs: unknown): Set<string> | null {
  * Two request shapes: one tensor per column (shape [n] or [n, 1], named after the column), or one
  * tensor of shape [n, nInputs] holding rows in signature order.
  */
-function decodeTensors(signature: ModelSignature, inputs: unknown, ctx: ServingContext): Batch {
+export function decodeTensors(signature: ModelSignature, inputs: unknown, limits: DecodeLimits): Batch {
   if (!Array.isArray(inputs) || inputs.length === 0) {
     throw new LoopmlError(
       "INVALID_ARGUMENT",
@@ -149,7 +138,7 @@ function decodeTensors(signature: ModelSignature, inputs: unknown, ctx: ServingC
     checkType(only, signature.inputs.every((c) => c.type === "double") ? "double" : "mixed");
     const rows: unknown[][] = new Array<unknown[]>(n);
     for (let r = 0; r < n; r++) rows[r] = flat.slice(r * width, r * width + width);
-    return decodeRows(signature, rows, ctx.limits);
+    return decodeRows(signature, rows, limits);
   }
   const columns: Record<string, unknown[]> = {};
   for (const t of tensors) {
@@ -173,7 +162,7 @@ function decodeTensors(signature: ModelSignature, inputs: unknown, ctx: ServingC
     checkType(t, spec.type);
     columns[t.name] = flatten(t);
   }
-  return decodeColumns(signature, columns, ctx.limits);
+  return decodeColumns(signature, columns, limits);
 }
 
 function isColumn(signature: ModelSignature, name: string): boolean {
@@ -202,7 +191,7 @@ function checkTensor(raw: unknown, i: number): Tensor {
 
 function checkType(t: Tensor, type: "double" | "string" | "mixed"): void {
   if (type === "mixed") return;
-  const ok = type === "double" ? NUMERIC.has(t.datatype) : t.datatype === "BYTES";
+  const ok = type === "double" ? NUMERIC_DATATYPES.has(t.datatype) : t.datatype === "BYTES";
   if (!ok) {
     throw new LoopmlError(
       "INVALID_ARGUMENT",
