@@ -100,14 +100,14 @@ export function createHttpTracking(options: HttpTrackingOptions): HttpTracking {
         cause: e,
       });
     });
-    const json = (text === "" ? {} : JSON.parse(text)) as Record<string, unknown>;
+    const json = parseJson(text, res.ok);
     if (!res.ok) {
       // The server's { code, message, details } becomes the same LoopmlError here, so errors round-trip.
       const code = (
         typeof json["code"] === "string" && json["code"] in HTTP_STATUS ? json["code"] : "INTERNAL"
       ) as ErrorCode;
       throw new LoopmlError(
-        res.status === 502 || res.status === 504 ? "UNAVAILABLE" : code,
+        res.status >= 502 && res.status <= 504 ? "UNAVAILABLE" : code,
         typeof json["message"] === "string" ? json["message"] : `HTTP ${res.status}`,
         json["details"] as Record<string, unknown> | undefined,
       );
@@ -163,4 +163,21 @@ export function createHttpTracking(options: HttpTrackingOptions): HttpTracking {
       return createRunHandle(sink, { id: info.id, experimentId: info.experimentId }, opts);
     },
   };
+}
+
+/** An error page that is not JSON (a proxy's 502) still becomes a LoopmlError; a success must be JSON. */
+function parseJson(text: string, ok: boolean): Record<string, unknown> {
+  if (text === "") return {};
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    if (ok)
+      throw new LoopmlError(
+        "INTERNAL",
+        "The loopml server answered with invalid JSON (this is a bug).",
+        undefined,
+        { cause: e },
+      );
+    return {};
+  }
 }

@@ -1,5 +1,6 @@
 // The server commits a write and its answer is lost on the way back (a proxy cuts the connection after the server
-// answered): loopml's HTTP client retries under the same Idempotency-Key and the write lands exactly once.
+// answered): loopml's HTTP client retries under the same Idempotency-Key and the write lands exactly once. A
+// load balancer's 502 page is retried as well.
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
@@ -34,6 +35,11 @@ beforeAll(async () => {
     seen.set(route, keys);
     const key = req.headers["idempotency-key"];
     keys.push(typeof key === "string" ? key : undefined);
+    if (route === "PATCH /api/v1/runs/:id" && keys.length === 1) {
+      // a load balancer's error page, not JSON, for the first attempt to end the run
+      res.writeHead(502, { "content-type": "text/html" }).end("<html><body>502 Bad Gateway</body></html>");
+      return;
+    }
     const parts: Buffer[] = [];
     req.on("data", (c: Buffer) => parts.push(c));
     req.on("end", () => {
@@ -78,6 +84,8 @@ it("[slow] a run start and a metric batch whose answers were lost are retried un
     expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
     expect(keys[1]).toBe(keys[0]);
   }
+  // a 502 page is retried too (PATCH needs no key: setting a status twice is the same)
+  expect(seen.get("PATCH /api/v1/runs/:id")).toHaveLength(2);
   const tracking = createTrackingService(ws);
   const runs = await tracking.searchRuns({ experiments: ["lossy"] });
   expect(runs.runs.map((r) => r.info.id)).toEqual([run.id]);
