@@ -255,7 +255,13 @@ const results: Record<string, unknown>[] = [];
 for (const name of chosen) {
   const spec = TABLES[name];
   if (spec === undefined) throw new Error(`Unknown table ${name}; use ${Object.keys(TABLES).join(", ")}`);
-  const r = await benchTable(name, spec);
+  // A table that fails is reported (and counts against loopml) instead of losing the other tables' results.
+  const r = await benchTable(name, spec).catch((e: unknown) => ({
+    table: name,
+    error: String((e as Error)?.stack ?? e),
+    reference: { withinBudget: false },
+    loopmlShortBudget: { atLeastAsGoodAsUntunedGbdt: false },
+  }));
   console.log(JSON.stringify(r));
   results.push(r);
 }
