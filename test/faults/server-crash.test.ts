@@ -1,9 +1,11 @@
 // kill -9 of a `loopml server` while clients register model versions and log metric batches: after a restart the
 // store is consistent, the audit chain verifies, no write is torn, and a client that looks before it retries
-// gets every write in exactly once.
+// gets every write in exactly once; loopml's HTTP client gets that by itself (Idempotency-Key on its retries).
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHttpTracking } from "../../src/tracking/http-client.ts";
+import type { RunHandle } from "../../src/tracking/run-handle.ts";
 import { openWorkspace } from "../../src/workspace.ts";
 import { freePort } from "../setup/ports.ts";
 import { makeTempDir } from "../setup/tmp.ts";
@@ -199,4 +201,57 @@ describe("kill -9 of loopml server mid-write", () => {
     expect(await auditVerifies()).toBe(true);
     await startServer();
   });
+
+  const CLIENTS = 6;
+  const BATCHES = 15;
+  const BATCH = 200;
+
+  it("HTTP client: batches in flight at a kill -9 are retried by the client and stored exactly once", async () => {
+    const client = createHttpTracking({ url: base });
+    const runs: RunHandle[] = [];
+    for (let c = 0; c < CLIENTS; c++)
+      runs.push(await client.startRun({ experiment: "crash-retry", batchSize: BATCH }));
+
+    let flushed = 0;
+    let inFlight = 0;
+    let inFlightAtKill = -1;
+    const restarted = (async () => {
+      while (flushed < (CLIENTS * BATCHES) / 3) await new Promise((r) => setTimeout(r, 5));
+      inFlightAtKill = inFlight;
+      process.kill(server.pid, "SIGKILL");
+      await server.exited;
+      await new Promise((r) => setTimeout(r, 500));
+      await startServer();
+    })();
+    await Promise.all(
+      runs.map(async (run) => {
+        for (let step = 0; step < BATCHES * BATCH; step++) {
+          // the last point of a batch makes logMetric send it
+          const sends = step % BATCH === BATCH - 1;
+          if (sends) inFlight++;
+          await run.logMetric("loss", 1 / (step + 1), step);
+          if (sends) {
+            inFlight--;
+            flushed++;
+          }
+        }
+        await run.end();
+      }),
+    );
+    await restarted;
+    expect(inFlightAtKill).toBeGreaterThan(0);
+
+    for (const run of runs) {
+      const { points } = (await ok(base, "GET", `/api/v1/runs/${run.id}/metrics/loss`)) as {
+        points: { step: number }[];
+      };
+      expect(points).toHaveLength(BATCHES * BATCH);
+      expect(new Set(points.map((p) => p.step)).size).toBe(BATCHES * BATCH);
+      const got = (await ok(base, "GET", `/api/v1/runs/${run.id}`)) as { info: { status: string } };
+      expect(got.info.status).toBe("FINISHED");
+    }
+    await server.stop();
+    expect(await auditVerifies()).toBe(true);
+    await startServer();
+  }, 90_000);
 });
