@@ -57,6 +57,7 @@ interface ServeOptions {
   logSampleRate: number;
   logMaxAge?: number;
   logMaxRows?: number;
+  logLabelWindow?: number;
   logPruneMs: number;
   pollMs: number;
   maxBatch: number;
@@ -127,6 +128,11 @@ export function registerServeCommand(program: Command): void {
       "--log-max-rows <rows>",
       "prune inference-log batches beyond the newest N rows of each model (a monitor's window is always kept)",
       parseCount,
+    )
+    .option(
+      "--log-label-window <span>",
+      "keep a labelled model's predictions this long past --log-max-age/--log-max-rows so late labels still find them, e.g. 7d; 0 turns it off (default 30d)",
+      (v: string) => (v === "0" ? 0 : retentionAge(/^\d+(\.\d+)?$/.test(v) ? Number(v) : v)),
     )
     .option("--log-prune-ms <ms>", "how often to prune the inference log", parseCount, 600_000)
     .option(
@@ -330,11 +336,14 @@ function logPruning(
   if (!flags && fromDeployments.size === 0) return null;
   return startLogPruning(ws, {
     models: () => models.list().flatMap((m) => (m.logAs ? [m.logAs.name] : [])),
-    retention: (model) => flags ?? fromDeployments.get(model),
+    retention: (model) => {
+      const r = flags ?? fromDeployments.get(model);
+      return r && opts.logLabelWindow !== undefined ? { ...r, labelWindowMs: opts.logLabelWindow } : r;
+    },
     intervalMs: Math.max(opts.logPruneMs, 1000),
     onPruned: (r) =>
       process.stderr.write(
-        `inference log of ${r.model}: pruned ${r.batches} batches (${r.rows} rows)${r.keptForMonitors > 0 ? `, kept ${r.keptForMonitors} past the limit for monitors ${r.keptBy.join(", ")}` : ""}\n`,
+        `inference log of ${r.model}: pruned ${r.batches} batches (${r.rows} rows)${r.keptForMonitors > 0 ? `, kept ${r.keptForMonitors} past the limit for monitors ${r.keptBy.join(", ")}` : ""}${r.keptForLabels > 0 ? `, kept ${r.keptForLabels} awaiting late labels` : ""}\n`,
       ),
     onError: (e) => ws.logger.warn({ err: e }, "inference log pruning failed"),
   });
