@@ -208,6 +208,7 @@ export function registerAutomlCommand(program: Command): void {
           trials: result.trials,
           featureImportance: result.featureImportance,
           ensemble: result.ensembleNote,
+          refit: result.refitNote,
           stoppedBy: result.stoppedBy,
           elapsedSeconds: result.elapsedSeconds,
           model: out,
@@ -220,6 +221,7 @@ export function registerAutomlCommand(program: Command): void {
             formatLeaderboard(result, 10),
             "",
             `ensemble    ${result.ensembleNote}`,
+            `final model ${result.refitNote}`,
             `importance  ${result.featureImportance
               .slice(0, 5)
               .map((f) => `${f.feature} ${(100 * f.importance).toFixed(1)}%`)
