@@ -183,6 +183,7 @@ export function fitMultinomialL1(
   K: number,
   penalty: Penalty,
   maxIter: number,
+  deadline?: number,
 ): Fitted {
   const p = X.length;
   const size = K * (p + 1);
@@ -201,6 +202,9 @@ export function fitMultinomialL1(
   let t = 1;
   let lipschitz = 1;
   for (let iter = 1; iter <= maxIter; iter++) {
+    if (deadline !== undefined && iter > 1 && Date.now() >= deadline) {
+      return { ...unpack(x, K, p), iterations: iter - 1, converged: false };
+    }
     const fPoint = smooth(point, grad);
     const next = new Float64Array(size);
     let fNext: number;
@@ -255,6 +259,7 @@ function weightedElasticNet(
   w: Float64Array,
   maxSweeps: number,
   tol: number,
+  deadline?: number,
 ): { b: number; sweeps: number; converged: boolean } {
   const n = target.length;
   const p = X.length;
@@ -273,6 +278,9 @@ function weightedElasticNet(
   }
   let b = 0;
   for (let sweep = 1; sweep <= maxSweeps; sweep++) {
+    if (deadline !== undefined && sweep > 1 && Date.now() >= deadline) {
+      return { b, sweeps: sweep - 1, converged: false };
+    }
     let maxDelta = 0;
     // Intercept: the weighted mean of the residual.
     let rb = 0;
@@ -303,15 +311,16 @@ function weightedElasticNet(
   return { b, sweeps: maxSweeps, converged: false };
 }
 
-/** Squared loss with an L1 part, by coordinate descent. */
+/** Squared loss with an L1 part, by coordinate descent (no sweep starts after `deadline`). */
 export function fitSquaredL1(
   X: readonly Float64Array[],
   y: Float64Array,
   penalty: Penalty,
   maxIter: number,
+  deadline?: number,
 ): Fitted {
   const w = new Float64Array(X.length);
-  const { b, sweeps, converged } = weightedElasticNet(X, y, null, penalty, w, maxIter, 1e-12);
+  const { b, sweeps, converged } = weightedElasticNet(X, y, null, penalty, w, maxIter, 1e-12, deadline);
   return { coef: w, intercept: Float64Array.of(b), iterations: sweeps, converged };
 }
 
@@ -324,6 +333,7 @@ export function fitLogisticL1(
   y: Float64Array,
   penalty: Penalty,
   maxIter: number,
+  deadline?: number,
 ): Fitted {
   const n = y.length;
   const p = X.length;
@@ -349,6 +359,10 @@ export function fitLogisticL1(
   };
   let value = objective(w, b);
   for (let iter = 1; iter <= maxIter; iter++) {
+    // Collinear columns (one-hot groups) can make coordinate descent crawl: a deadline keeps what it has.
+    if (deadline !== undefined && iter > 1 && Date.now() >= deadline) {
+      return { coef: w, intercept: Float64Array.of(b), iterations: iter - 1, converged: false };
+    }
     linearPredictor(X, w, 0, b, eta);
     for (let i = 0; i < n; i++) {
       const e = eta[i] as number;
@@ -358,7 +372,7 @@ export function fitLogisticL1(
       z[i] = e - b + ((y[i] as number) - pr) / vi;
     }
     const next = Float64Array.from(w);
-    const inner = weightedElasticNet(X, z, v, penalty, next, 10_000, 1e-13);
+    const inner = weightedElasticNet(X, z, v, penalty, next, 10_000, 1e-13, deadline);
     const nextB = b + inner.b;
     // Backtrack along the Newton step until the true objective does not rise.
     let t = 1;

@@ -33,8 +33,8 @@ export interface LinearParams {
 
 export interface LinearTrainer {
   /**
-   * `deadline` (epoch milliseconds): L-BFGS (the L2 and unpenalised fits) starts no iteration after it and
-   * keeps its current, unconverged coefficients; coordinate descent (L1, elastic net) runs to the end.
+   * `deadline` (epoch milliseconds): no solver iteration (L-BFGS, proximal Newton, coordinate-descent sweep,
+   * proximal gradient) starts after it; the fit keeps its current, unconverged coefficients.
    */
   fit(
     frame: Frame,
@@ -75,16 +75,16 @@ export function linear(params: LinearParams): LinearTrainer {
         const pen: Penalty = { l1: alpha * l1Ratio, l2: alpha * (1 - l1Ratio) };
         fitted =
           pen.l1 > 0
-            ? fitSquaredL1(X, y, pen, maxIter)
+            ? fitSquaredL1(X, y, pen, maxIter, options.deadline)
             : fitSquaredSmooth(X, y, pen.l2, maxIter, options.deadline);
       } else {
         const strength = penalty === "none" ? 0 : 1 / ((params.C ?? 1) * n);
         const pen: Penalty = { l1: strength * l1Ratio, l2: strength * (1 - l1Ratio) };
         const K = params.task === "binary" ? 1 : (params.nClasses ?? maxPlusOne(y));
         if (pen.l1 === 0) fitted = fitLogisticSmooth(X, y, K, pen.l2, maxIter, options.deadline);
-        else if (K === 1) fitted = fitLogisticL1(X, y, pen, maxIter);
+        else if (K === 1) fitted = fitLogisticL1(X, y, pen, maxIter, options.deadline);
         // Proximal gradient needs many cheap steps rather than a few Newton ones.
-        else fitted = fitMultinomialL1(X, y, K, pen, Math.max(maxIter, 100_000));
+        else fitted = fitMultinomialL1(X, y, K, pen, Math.max(maxIter, 100_000), options.deadline);
       }
       return new LinearModel(params.task, names, fitted.coef, fitted.intercept);
     },
