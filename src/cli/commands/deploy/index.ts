@@ -66,7 +66,11 @@ export function registerDeployCommands(program: Command): void {
       cmd
         .option("--image <image>", "container image (built from loopml deploy docker)")
         .option("--bake", "the image has the model file baked in (no store Secret needed)")
-        .option("--replicas <n>", "initial replicas", (v: string) => count(v, "--replicas"))
+        .option(
+          "--replicas <n>",
+          "a fixed replica count written into the Deployment (default: none, the autoscaler decides; every kubectl apply resets a fixed count)",
+          (v: string) => count(v, "--replicas"),
+        )
         .option("--min-replicas <n>", "autoscaler minimum", (v: string) => count(v, "--min-replicas"))
         .option("--max-replicas <n>", "autoscaler maximum", (v: string) => count(v, "--max-replicas"))
         .option("--cpu-target <percent>", "average CPU use the autoscaler aims for", (v: string) =>
