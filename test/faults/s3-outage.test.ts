@@ -50,11 +50,15 @@ async function stopS3(s3: S3rverHandle): Promise<void> {
   await s3.stop();
 }
 
-/** Objects s3rver has started writing under the prefix, counted on its disk so that polling costs it nothing. */
-function objectFilesOnDisk(s3: S3rverHandle): number {
+/**
+ * Objects s3rver has finished receiving under the prefix (it writes an object's metadata after its
+ * content), counted on its disk so that polling costs it nothing.
+ */
+function objectsOnDisk(s3: S3rverHandle): number {
   const root = join(s3.directory, s3.bucket, PREFIX);
   try {
-    return readdirSync(root, { recursive: true }).filter((f) => String(f).endsWith("._S3rver_object")).length;
+    return readdirSync(root, { recursive: true }).filter((f) => String(f).endsWith("._S3rver_metadata.json"))
+      .length;
   } catch {
     return 0;
   }
@@ -72,7 +76,7 @@ async function pushUnderWay(name: string): Promise<Scene> {
   };
   const uri = `s3://${s3.bucket}/${PREFIX}`;
   const push = startLoopml(["data", "push", "--remote", uri, "--json"], { cwd, env });
-  await until("the first chunks to land", () => objectFilesOnDisk(s3) >= 2 || push.child.exitCode !== null);
+  await until("the first chunks to land", () => objectsOnDisk(s3) >= 2 || push.child.exitCode !== null);
   expect(push.child.exitCode, "the push finished before the endpoint could be stopped").toBeNull();
   return { cwd, s3, env, uri, versionId: added.version.id, push };
 }
