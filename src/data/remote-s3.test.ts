@@ -62,8 +62,8 @@ async function project(name: string): Promise<{ dir: string; ws: Workspace }> {
   return { dir, ws };
 }
 
-/** How many of `ids` on the remote have their local size: what really arrived, not a torn write. */
-async function completeIds(prefix: string, ids: Set<string>, local: BlobStore): Promise<number> {
+/** Runs `fn` on the test bucket's blob store under `prefix`, closed afterwards. */
+async function withRemote<T>(prefix: string, fn: (blobs: BlobStore) => Promise<T>): Promise<T> {
   const blobs = await createS3Blobs({
     bucket: s3.bucket,
     prefix,
@@ -72,29 +72,27 @@ async function completeIds(prefix: string, ids: Set<string>, local: BlobStore): 
     credentials: S3RVER_CREDENTIALS,
   });
   try {
-    let n = 0;
-    for (const id of ids) if ((await blobs.stat(id)) === (await local.stat(id))) n++;
-    return n;
+    return await fn(blobs);
   } finally {
     await blobs.close();
   }
 }
 
-async function remoteIds(prefix: string): Promise<Set<string>> {
-  const blobs: BlobStore = await createS3Blobs({
-    bucket: s3.bucket,
-    prefix,
-    endpoint: s3.endpoint,
-    region: S3RVER_REGION,
-    credentials: S3RVER_CREDENTIALS,
+/** How many of `ids` on the remote have their local size: what really arrived, not a torn write. */
+function completeIds(prefix: string, ids: Set<string>, local: BlobStore): Promise<number> {
+  return withRemote(prefix, async (blobs) => {
+    let n = 0;
+    for (const id of ids) if ((await blobs.stat(id)) === (await local.stat(id))) n++;
+    return n;
   });
-  try {
+}
+
+function remoteIds(prefix: string): Promise<Set<string>> {
+  return withRemote(prefix, async (blobs) => {
     const out = new Set<string>();
     for await (const id of blobs.list()) out.add(id);
     return out;
-  } finally {
-    await blobs.close();
-  }
+  });
 }
 
 /** Deterministic incompressible bytes (xorshift32), so chunk boundaries are the same on every run. */
